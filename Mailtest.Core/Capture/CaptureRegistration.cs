@@ -1,0 +1,12 @@
+using Microsoft.Extensions.Hosting;
+
+namespace Mailtest.Core.Capture;
+
+public static class CaptureRegistration
+{
+    /// <summary>SMTP credentials and the bridge that answers the SMTP engine (ISmtpBackend).</summary>
+    public static IHostApplicationBuilder AddCapture(this IHostApplicationBuilder builder)
+    {
+        return builder;
+    }
+}

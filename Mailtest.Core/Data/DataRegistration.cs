@@ -1,0 +1,82 @@
+using Mailtest.Core.Security;
+using Microsoft.Data.Sqlite;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Options;
+using System.Data.Common;
+
+namespace Mailtest.Core.Data;
+
+public static class DataRegistration
+{
+    /// <summary>The database (SQLite or PostgreSQL, from configuration), the installation's keys and the sealing box.</summary>
+    public static IHostApplicationBuilder AddMailtestData(this IHostApplicationBuilder builder)
+    {
+        builder.Services.AddOptions<DataOptions>().BindConfiguration(DataOptions.Section).ValidateOnStart();
+        builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
+        builder.Services.AddSingleton<InstallationSecrets>();
+        builder.Services.AddSingleton<SecretBox>();
+        builder.Services.AddSingleton<IDbContextFactory<MailtestDbContext>, MailtestDbContextFactory>();
+        builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContext());
+        builder.Services.AddSingleton<DatabaseMigrator>();
+        return builder;
+    }
+}
+
+/// <summary>Creates the provider's context with options built once.</summary>
+public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbContext>
+{
+    private readonly Func<MailtestDbContext> _create;
+
+    public MailtestDbContextFactory(IOptions<DataOptions> options)
+    {
+        var data = options.Value;
+        var connectionString = data.EffectiveConnectionString;
+        switch (data.Provider)
+        {
+            case DatabaseProvider.Sqlite:
+                Directory.CreateDirectory(data.FullDirectory);
+                var sqlite = new DbContextOptionsBuilder<SqliteMailtestDbContext>()
+                    .UseSqlite(connectionString)
+                    .AddInterceptors(SqlitePragmas.Instance)
+                    .Options;
+                _create = () => new SqliteMailtestDbContext(sqlite);
+                break;
+            case DatabaseProvider.Postgres:
+                var postgres = new DbContextOptionsBuilder<PostgresMailtestDbContext>()
+                    .UseNpgsql(connectionString)
+                    .Options;
+                _create = () => new PostgresMailtestDbContext(postgres);
+                break;
+            default:
+                throw new InvalidOperationException($"Unknown database provider {data.Provider}.");
+        }
+    }
+
+    public MailtestDbContext CreateDbContext() => _create();
+}
+
+/// <summary>WAL (readers never wait for the writer), a busy timeout, and foreign keys on every connection.</summary>
+internal sealed class SqlitePragmas : DbConnectionInterceptor
+{
+    public static readonly SqlitePragmas Instance = new();
+
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Apply(connection);
+        return Task.CompletedTask;
+    }
+
+    private static void Apply(DbConnection connection)
+    {
+        if (connection is not SqliteConnection) return;
+        using var command = connection.CreateCommand();
+        // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
+        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+        command.ExecuteNonQuery();
+    }
+}

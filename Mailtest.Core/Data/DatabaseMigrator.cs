@@ -1,0 +1,29 @@
+using Microsoft.EntityFrameworkCore;
+using Microsoft.EntityFrameworkCore.Migrations;
+using Microsoft.EntityFrameworkCore.Infrastructure;
+using Microsoft.Extensions.Logging;
+
+namespace Mailtest.Core.Data;
+
+/// <summary>Applies migrations before anything else starts; refuses a database written by a newer Mailtest.</summary>
+public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factory, ILogger<DatabaseMigrator> logger)
+{
+    public async Task MigrateAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await factory.CreateDbContextAsync(cancellationToken);
+        var known = db.GetService<IMigrationsAssembly>().Migrations.Keys.ToHashSet();
+        if (await db.Database.CanConnectAsync(cancellationToken))
+        {
+            var applied = await db.Database.GetAppliedMigrationsAsync(cancellationToken);
+            var unknown = applied.Where(m => !known.Contains(m)).ToList();
+            if (unknown.Count > 0)
+                throw new InvalidOperationException(
+                    $"The database was written by a newer Mailtest (unknown migrations: {string.Join(", ", unknown)}). " +
+                    "Upgrade Mailtest or point it at another database.");
+        }
+        var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
+        if (pending.Count > 0)
+            logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
+        await db.Database.MigrateAsync(cancellationToken);
+    }
+}

@@ -1,0 +1,51 @@
+namespace Mailtest.Smtp;
+
+/// <summary>The SMTP endpoint(s). Bound from <c>Mailtest:Smtp</c>.</summary>
+public sealed class SmtpOptions
+{
+    public const string Section = "Mailtest:Smtp";
+
+    /// <summary>Address the listener binds to (<c>0.0.0.0</c> for every interface).</summary>
+    public string Address { get; set; } = "0.0.0.0";
+    /// <summary>The STARTTLS submission port.</summary>
+    public int Port { get; set; } = 2525;
+    /// <summary>Optional implicit-TLS port (SMTPS, like 465); off when null.</summary>
+    public int? ImplicitTlsPort { get; set; }
+
+    /// <summary>The host name clients (and Odoo) are told to use, shown in the credential reveal.</summary>
+    public string PublicHost { get; set; } = "localhost";
+    /// <summary>The port clients are told to use; defaults to <see cref="Port"/>.</summary>
+    public int? PublicPort { get; set; }
+    public int EffectivePublicPort => PublicPort ?? Port;
+
+    /// <summary>Name announced in the greeting and EHLO reply.</summary>
+    public string ServerName { get; set; } = "mailtest";
+
+    /// <summary>PEM or PFX certificate; when empty a self-signed one is generated once into the data directory.</summary>
+    public string? CertificatePath { get; set; }
+    /// <summary>PEM private key file, when <see cref="CertificatePath"/> is a PEM certificate without its key.</summary>
+    public string? CertificateKeyPath { get; set; }
+    public string? CertificatePassword { get; set; }
+
+    /// <summary>Offer AUTH on a plaintext connection (local development only).</summary>
+    public bool AllowAuthWithoutTls { get; set; }
+
+    public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
+    public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
+    public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
+
+    public int MaxConnectionsPerIp { get; set; } = 50;
+    public int MaxRecipients { get; set; } = 1000;
+    /// <summary>Command lines and DATA lines longer than this are refused (RFC 5321 allows 1000 for text lines).</summary>
+    public int MaxLineLength { get; set; } = 4096;
+    /// <summary>Size announced in EHLO before AUTH (the largest plan's limit); after AUTH the sender's own limit applies.</summary>
+    public long MaxMessageBytes { get; set; } = 50L * 1024 * 1024;
+
+    public int AuthFailuresBeforeBan { get; set; } = 10;
+    public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
+    public TimeSpan BanDuration { get; set; } = TimeSpan.FromMinutes(15);
+
+    /// <summary>Where DATA is spooled while it arrives; defaults to <c>{data}/spool</c>.</summary>
+    public string? SpoolDirectory { get; set; }
+}

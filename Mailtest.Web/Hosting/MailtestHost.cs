@@ -1,0 +1,71 @@
+using Mailtest.Core.Audit;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Data;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Odoo;
+using Mailtest.Core.Scheduling;
+using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
+using Mailtest.Web.Accounts;
+using Mailtest.Web.Api;
+using Mailtest.Web.Components;
+using Mailtest.Web.Inbox;
+using MudBlazor.Services;
+
+namespace Mailtest.Web.Hosting;
+
+/// <summary>
+/// Builds the Mailtest host. Reads like a table of contents: each area registers itself.
+/// Tests call <see cref="CreateBuilder"/> with their own settings, then <see cref="Build"/>.
+/// </summary>
+public static class MailtestHost
+{
+    public static WebApplicationBuilder CreateBuilder(string[] args)
+    {
+        // appsettings.json sits next to the binary (copied from the repository root at build time),
+        // so the same file is read under `dotnet run` and from a published folder.
+        var builder = WebApplication.CreateBuilder(new WebApplicationOptions
+        {
+            Args = args,
+            ContentRootPath = AppContext.BaseDirectory,
+        });
+
+        builder.AddWebEndpoint();
+        builder.AddMailtestData();
+        builder.AddMailtestScheduler();
+        builder.AddAudit();
+        builder.AddTenancy();
+        builder.AddMessageStore();
+        builder.AddCapture();
+        builder.AddMailtestLifecycle();
+        builder.AddOdooIntegration();
+        builder.AddSmtpCapture();
+        builder.AddAccounts();
+        builder.AddMailtestApi();
+        builder.AddInbox();
+
+        builder.Services.AddMudServices();
+        builder.Services.AddRazorComponents().AddInteractiveServerComponents();
+        return builder;
+    }
+
+    public static WebApplication Build(WebApplicationBuilder builder)
+    {
+        var app = builder.Build();
+        if (!app.Environment.IsDevelopment())
+            app.UseExceptionHandler("/error", createScopeForErrors: true);
+
+        app.UseAccounts();
+        app.UseAntiforgery();
+        app.MapStaticAssets();
+        app.MapMailtestApi();
+        app.MapInbox();
+        app.MapAccounts();
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        return app;
+    }
+
+    /// <summary>Applies migrations before anything else starts.</summary>
+    public static Task MigrateDatabaseAsync(this IServiceProvider services, CancellationToken cancellationToken = default) =>
+        services.GetRequiredService<DatabaseMigrator>().MigrateAsync(cancellationToken);
+}
