@@ -224,6 +224,32 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "OdooRoutingSnapshots",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    EnvironmentId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Approach = table.Column<string>(type: "TEXT", maxLength: 1, nullable: false),
+                    OdooVersion = table.Column<int>(type: "INTEGER", nullable: false),
+                    MarkerRowId = table.Column<long>(type: "INTEGER", nullable: true),
+                    SealedRows = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    SmtpUsername = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    SealedSmtpPassword = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    CreatedUtc = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    UpdatedUtc = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_OdooRoutingSnapshots", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_OdooRoutingSnapshots_Environments_EnvironmentId",
+                        column: x => x.EnvironmentId,
+                        principalTable: "Environments",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "IX_AuditEntries_OccurredUtc",
                 table: "AuditEntries",
@@ -266,6 +292,12 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 columns: new[] { "OrganizationId", "ReceivedUtc" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_OdooRoutingSnapshots_EnvironmentId",
+                table: "OdooRoutingSnapshots",
+                column: "EnvironmentId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Organizations_Slug",
                 table: "Organizations",
                 column: "Slug",
@@ -300,9 +332,6 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 name: "AuditEntries");
 
             migrationBuilder.DropTable(
-                name: "Environments");
-
-            migrationBuilder.DropTable(
                 name: "Memberships");
 
             migrationBuilder.DropTable(
@@ -312,16 +341,22 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 name: "MessageContents");
 
             migrationBuilder.DropTable(
-                name: "SmtpCredentials");
+                name: "OdooRoutingSnapshots");
 
             migrationBuilder.DropTable(
-                name: "Projects");
+                name: "SmtpCredentials");
 
             migrationBuilder.DropTable(
                 name: "Users");
 
             migrationBuilder.DropTable(
                 name: "Messages");
+
+            migrationBuilder.DropTable(
+                name: "Environments");
+
+            migrationBuilder.DropTable(
+                name: "Projects");
 
             migrationBuilder.DropTable(
                 name: "Organizations");
