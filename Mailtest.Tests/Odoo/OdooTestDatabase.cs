@@ -171,26 +171,12 @@ public sealed class OdooTestDatabase
     /// </summary>
     public async Task<string> DumpAsync(PostgresServer postgres)
     {
-        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
-        var start = new ProcessStartInfo(postgres.BinPath("pg_dump"))
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        foreach (var argument in new[] { "--data-only", "--table=ir_mail_server", "--table=mail_template", "-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, builder.Database! })
-            start.ArgumentList.Add(argument);
-        if (builder.Password is { } password) start.Environment["PGPASSWORD"] = password;
-        using var process = Process.Start(start)!;
-        var output = process.StandardOutput.ReadToEndAsync();
-        var error = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        Assert.True(process.ExitCode == 0, await error);
-
         var lines = new List<string>();
         var copy = new List<string>();
         var inCopy = false;
-        foreach (var line in (await output).Split('\n'))
+        foreach (var line in (await BackupAsync(postgres)).Split('\n'))
         {
-            // The setval may differ (ids used meanwhile); \restrict carries a random key per dump.
+            // \restrict carries a random key per dump.
             if (line.StartsWith("SELECT pg_catalog.setval", StringComparison.Ordinal) || line.StartsWith("\\restrict ", StringComparison.Ordinal) || line.StartsWith("\\unrestrict ", StringComparison.Ordinal)) continue;
             if (inCopy && line == "\\.")
             {
@@ -203,6 +189,41 @@ public sealed class OdooTestDatabase
             if (line.StartsWith("COPY ", StringComparison.Ordinal)) inCopy = true;
         }
         return string.Join('\n', lines);
+    }
+
+    /// <summary>A plain data backup of the mail tables, as an admin would take one.</summary>
+    public Task<string> BackupAsync(PostgresServer postgres) =>
+        RunAsync(postgres, "pg_dump", ["--data-only", "--table=ir_mail_server", "--table=mail_template"]);
+
+    /// <summary>Puts a backup back: the tables are emptied and the dump replayed with psql.</summary>
+    public async Task RestoreBackupAsync(PostgresServer postgres, string backup)
+    {
+        await ExecuteAsync("DELETE FROM mail_template; DELETE FROM ir_mail_server;");
+        var file = Path.GetTempFileName();
+        try
+        {
+            await File.WriteAllTextAsync(file, backup);
+            await RunAsync(postgres, "psql", ["-v", "ON_ERROR_STOP=1", "-q", "-f", file]);
+        }
+        finally { File.Delete(file); }
+    }
+
+    private async Task<string> RunAsync(PostgresServer postgres, string program, string[] arguments)
+    {
+        var builder = new NpgsqlConnectionStringBuilder(ConnectionString);
+        var start = new ProcessStartInfo(postgres.BinPath(program))
+        {
+            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
+        };
+        foreach (var argument in arguments.Concat(["-h", builder.Host!, "-p", builder.Port.ToString(), "-U", builder.Username!, builder.Database!]))
+            start.ArgumentList.Add(argument);
+        if (builder.Password is { } password) start.Environment["PGPASSWORD"] = password;
+        using var process = Process.Start(start)!;
+        var output = process.StandardOutput.ReadToEndAsync();
+        var error = process.StandardError.ReadToEndAsync();
+        await process.WaitForExitAsync();
+        Assert.True(process.ExitCode == 0, $"{program}: {await error}");
+        return await output;
     }
 
     private static NpgsqlCommand Command(NpgsqlConnection connection, string sql, (string Name, object? Value)[] parameters)
