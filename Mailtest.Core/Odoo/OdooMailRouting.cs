@@ -213,7 +213,7 @@ public sealed class OdooMailRouting(
         shape.EnsureRecognised(version);
         if (!await session.MayChangeMailServersAsync(cancellationToken))
             throw new OdooRoutingException(
-                "The Odoo database user may read but not change ir_mail_server; grant it SELECT, INSERT, UPDATE and DELETE on ir_mail_server and USAGE on ir_mail_server_id_seq.");
+                "The Odoo database user may not change ir_mail_server; grant it SELECT, INSERT, UPDATE and DELETE on ir_mail_server and USAGE on ir_mail_server_id_seq.");
         return (version, shape);
     }
 

@@ -91,7 +91,12 @@ internal sealed class OdooSession : IAsyncDisposable
 
     /// <summary>True when the database user may read and change <c>ir_mail_server</c>.</summary>
     public async Task<bool> MayChangeMailServersAsync(CancellationToken cancellationToken) =>
-        await ScalarAsync<bool>("SELECT has_table_privilege('ir_mail_server', 'SELECT, INSERT, UPDATE, DELETE')", [], cancellationToken);
+        // One privilege per call: given a list, has_table_privilege is true when ANY of them is held.
+        await ScalarAsync<bool>(
+            "SELECT has_table_privilege('ir_mail_server', 'SELECT') AND has_table_privilege('ir_mail_server', 'INSERT')" +
+            " AND has_table_privilege('ir_mail_server', 'UPDATE') AND has_table_privilege('ir_mail_server', 'DELETE')" +
+            " AND COALESCE(has_sequence_privilege(pg_get_serial_sequence('ir_mail_server', 'id'), 'USAGE'), true)",
+            [], cancellationToken);
 
     /// <summary>Every row, every column, as PostgreSQL's text form, in id order.</summary>
     public Task<MailServerRows> ReadRowsAsync(MailServerTableShape shape, CancellationToken cancellationToken) =>
