@@ -1,3 +1,4 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
 namespace Mailtest.Core.Capture;
@@ -7,6 +8,9 @@ public static class CaptureRegistration
     /// <summary>SMTP credentials and the bridge that answers the SMTP engine (ISmtpBackend).</summary>
     public static IHostApplicationBuilder AddCapture(this IHostApplicationBuilder builder)
     {
+        builder.Services.AddSingleton<CredentialIssuer>();
+        builder.Services.AddSingleton<KillSwitch>();
+        builder.Services.AddSingleton(TimeProvider.System);
         return builder;
     }
 }

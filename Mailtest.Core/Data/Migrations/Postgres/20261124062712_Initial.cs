@@ -75,6 +75,18 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "PlatformSettings",
+                columns: table => new
+                {
+                    Key = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Value = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_PlatformSettings", x => x.Key);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "SmtpCredentials",
                 columns: table => new
                 {
@@ -311,6 +323,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "MessageContents");
+
+            migrationBuilder.DropTable(
+                name: "PlatformSettings");
 
             migrationBuilder.DropTable(
                 name: "SmtpCredentials");

@@ -74,6 +74,18 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "PlatformSettings",
+                columns: table => new
+                {
+                    Key = table.Column<string>(type: "TEXT", maxLength: 100, nullable: false),
+                    Value = table.Column<string>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_PlatformSettings", x => x.Key);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "SmtpCredentials",
                 columns: table => new
                 {
@@ -310,6 +322,9 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "MessageContents");
+
+            migrationBuilder.DropTable(
+                name: "PlatformSettings");
 
             migrationBuilder.DropTable(
                 name: "SmtpCredentials");
