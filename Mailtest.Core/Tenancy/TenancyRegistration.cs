@@ -12,6 +12,7 @@ public static class TenancyRegistration
         builder.Services.AddOptions<PlanOptions>().BindConfiguration(PlanOptions.Section);
         builder.Services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         builder.Services.AddSingleton<TenancyAdministration>();
+        builder.Services.AddSingleton<AccessRules>();
         return builder;
     }
 }

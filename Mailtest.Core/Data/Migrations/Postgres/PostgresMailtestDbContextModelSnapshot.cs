@@ -361,6 +361,24 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("Environments", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.Property<Guid>("ProjectId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Permission")
+                        .HasColumnType("integer");
+
+                    b.HasKey("ProjectId", "UserId", "Permission");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ProjectGrants");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -453,6 +471,21 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Project");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>

@@ -352,6 +352,24 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("Environments", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.Property<Guid>("ProjectId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Permission")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ProjectId", "UserId", "Permission");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ProjectGrants");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -444,6 +462,21 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Project");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>

@@ -237,6 +237,31 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "ProjectGrants",
+                columns: table => new
+                {
+                    ProjectId = table.Column<Guid>(type: "uuid", nullable: false),
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Permission = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ProjectGrants", x => new { x.ProjectId, x.UserId, x.Permission });
+                    table.ForeignKey(
+                        name: "FK_ProjectGrants_Projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "Projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_ProjectGrants_Users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "Users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "IX_AuditEntries_OccurredUtc",
                 table: "AuditEntries",
@@ -285,6 +310,11 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 unique: true);
 
             migrationBuilder.CreateIndex(
+                name: "IX_ProjectGrants_UserId",
+                table: "ProjectGrants",
+                column: "UserId");
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Projects_OrganizationId",
                 table: "Projects",
                 column: "OrganizationId");
@@ -328,16 +358,19 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 name: "PlatformSettings");
 
             migrationBuilder.DropTable(
+                name: "ProjectGrants");
+
+            migrationBuilder.DropTable(
                 name: "SmtpCredentials");
+
+            migrationBuilder.DropTable(
+                name: "Messages");
 
             migrationBuilder.DropTable(
                 name: "Projects");
 
             migrationBuilder.DropTable(
                 name: "Users");
-
-            migrationBuilder.DropTable(
-                name: "Messages");
 
             migrationBuilder.DropTable(
                 name: "Organizations");

@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Mailtest.Core.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresMailtestDbContext))]
-    [Migration("20261124062712_Initial")]
+    [Migration("20261124062832_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -364,6 +364,24 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("Environments", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.Property<Guid>("ProjectId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Permission")
+                        .HasColumnType("integer");
+
+                    b.HasKey("ProjectId", "UserId", "Permission");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ProjectGrants");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -456,6 +474,21 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Project");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>

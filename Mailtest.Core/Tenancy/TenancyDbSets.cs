@@ -1,0 +1,9 @@
+using Mailtest.Core.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mailtest.Core.Data;
+
+public abstract partial class MailtestDbContext
+{
+    public DbSet<ProjectGrant> ProjectGrants => Set<ProjectGrant>();
+}
