@@ -18,7 +18,7 @@ public static class CaptureRegistration
     public static IServiceCollection AddCapture(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
-        services.AddSingleton<CredentialCache>();
+        services.AddSingleton<SmtpCredentialCache>();
         services.AddSingleton<CredentialIssuer>();
         services.AddSingleton<KillSwitch>();
         services.AddScoped<ISmtpBackend, SmtpCaptureBackend>();

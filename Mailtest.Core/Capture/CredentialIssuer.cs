@@ -16,7 +16,7 @@ public sealed record IssuedCredential(string Username, string Password);
 /// random password, of which only an HMAC-SHA256 under the server's key is kept. A keyed hash of a
 /// random secret is as strong as a slow hash and keeps AUTH cheap (thousands per second).
 /// </summary>
-public sealed class CredentialIssuer(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, CredentialCache cache, IOptions<PlanOptions> plans)
+public sealed class CredentialIssuer(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, SmtpCredentialCache cache, IOptions<PlanOptions> plans)
 {
     public static string UsernameFor(string organizationSlug, string environmentSlug) => $"org-{organizationSlug}-env-{environmentSlug}";
 

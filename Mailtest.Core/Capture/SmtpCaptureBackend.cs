@@ -12,7 +12,7 @@ namespace Mailtest.Core.Capture;
 /// </summary>
 public sealed class SmtpCaptureBackend(
     KillSwitch killSwitch,
-    CredentialCache credentials,
+    SmtpCredentialCache credentials,
     CredentialIssuer issuer,
     IEnumerable<ISmtpLoginGuard> guards,
     IOptions<PlanOptions> plans,

@@ -14,7 +14,7 @@ public sealed record CredentialSnapshot(string Username, byte[] PasswordHash, Gu
 /// disable, tamper) calls <see cref="Invalidate"/>, which takes effect at once on this node; other
 /// nodes see the change within <see cref="CacheFor"/>.
 /// </summary>
-public sealed class CredentialCache(IDbContextFactory<MailtestDbContext> dbFactory, TimeProvider clock)
+public sealed class SmtpCredentialCache(IDbContextFactory<MailtestDbContext> dbFactory, TimeProvider clock)
 {
     public static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
     /// <summary>Unknown usernames are cached too (a spray of them must not reach the database); past this many entries the cache starts over.</summary>
