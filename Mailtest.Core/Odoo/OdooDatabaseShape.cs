@@ -11,7 +11,7 @@ internal sealed partial record OdooVersion(string Reported, int Major)
     public const int Oldest = 13;
     public const int Newest = 19;
 
-    public OdooApproach Approach => Major >= 16 ? OdooApproach.C : OdooApproach.D;
+    public OdooRoutingApproach Approach => Major >= 16 ? OdooRoutingApproach.C : OdooRoutingApproach.D;
 
     /// <exception cref="OdooRoutingException">Not a version Mailtest can tell, or outside 13–19.</exception>
     public static OdooVersion Parse(string? reported)

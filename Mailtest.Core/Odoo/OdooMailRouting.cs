@@ -56,7 +56,7 @@ public sealed class OdooMailRouting(
             await session.ExecuteAsync("DELETE FROM ir_mail_server WHERE id = @id", [Id(oldMarker)], cancellationToken);
 
         long? markerId;
-        if (version.Approach == OdooApproach.C)
+        if (version.Approach == OdooRoutingApproach.C)
         {
             await session.ExecuteAsync("UPDATE ir_mail_server SET active = false WHERE active", [], cancellationToken);
             markerId = await InsertMarkerAsync(session, shape, target, cancellationToken);
@@ -94,7 +94,7 @@ public sealed class OdooMailRouting(
 
         await using var session = await OpenAsync(environment, cancellationToken);
         await session.LockMailServersAsync(cancellationToken);
-        var ours = snapshot.Approach == OdooApproach.C
+        var ours = snapshot.Approach == OdooRoutingApproach.C
             ? [snapshot.MarkerRowId!.Value]
             : OpenRows(environment, snapshot).Rows.Select(r => r.Id).Concat(snapshot.MarkerRowId is long m ? [m] : []).ToArray();
         var updated = await session.ExecuteAsync(
@@ -290,7 +290,7 @@ public sealed class OdooMailRouting(
         foreach (var row in current.Rows.Where(r => r.Id != previous.MarkerRowId))
         {
             var old = earlier.Find(row.Id);
-            var written = previous.Approach == OdooApproach.C
+            var written = previous.Approach == OdooRoutingApproach.C
                 ? (row.Active ? [] : ["active"])
                 : row["smtp_user"] == previous.SmtpUsername ? RewrittenColumns : []; // the user name is Mailtest's own
             rows.Add(old is null ? row : row.With(written.Where(c => row.Values.ContainsKey(c) && old.Values.ContainsKey(c)).ToDictionary(c => c, c => old[c])));

@@ -4,7 +4,7 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 namespace Mailtest.Core.Odoo;
 
 /// <summary>Which way Mailtest reroutes an Odoo database (see the Odoo folder's notes).</summary>
-public enum OdooApproach
+public enum OdooRoutingApproach
 {
     /// <summary>Odoo 16+: insert a marker row, archive every other row.</summary>
     C = 0,
@@ -20,7 +20,7 @@ public sealed class OdooRoutingSnapshot
 {
     public Guid Id { get; set; } = Guid.CreateVersion7();
     public Guid EnvironmentId { get; set; }
-    public OdooApproach Approach { get; set; }
+    public OdooRoutingApproach Approach { get; set; }
     public int OdooVersion { get; set; }
     /// <summary>The id of the row Mailtest inserted; always set for C, for D only when no row was active.</summary>
     public long? MarkerRowId { get; set; }

@@ -28,12 +28,12 @@ internal static class OdooTamperInspector
     public const string NeutralizeDummyName = "neutralization - disable emails";
 
     public static RoutingVerdict Evaluate(
-        OdooApproach approach, long? markerId, CaptureTarget target, MailServerRows originals, MailServerRows current)
+        OdooRoutingApproach approach, long? markerId, CaptureTarget target, MailServerRows originals, MailServerRows current)
     {
         var marker = markerId is long id ? current.Find(id) : null;
         var others = current.Rows.Where(r => r != marker).ToList();
 
-        if (approach == OdooApproach.C && IsNeutralized(others, marker, target))
+        if (approach == OdooRoutingApproach.C && IsNeutralized(others, marker, target))
             return RoutingVerdict.Neutralized;
         if (MatchesOriginals(originals, others) && (markerId is null ? others.Any(r => Differences(r, target, isMarker: false).Count > 0) : marker is null))
             return RoutingVerdict.Tampered("Odoo's mail servers are back to how they were before Mailtest was enabled (a restored backup?).");
@@ -48,7 +48,7 @@ internal static class OdooTamperInspector
                 return RoutingVerdict.Tampered("Mailtest's mail server row was archived in Odoo.");
         }
 
-        if (approach == OdooApproach.C)
+        if (approach == OdooRoutingApproach.C)
         {
             if (others.FirstOrDefault(r => r.Active) is { } reactivated)
                 return RoutingVerdict.Tampered($"The mail server '{reactivated.Name}' was re-activated in Odoo, so Odoo may send through it instead of Mailtest.");

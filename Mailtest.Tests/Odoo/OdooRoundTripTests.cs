@@ -74,7 +74,7 @@ public sealed class OdooRoundTripTests(PostgresServer postgres, OdooRoutingHarne
         await harness.Routing.EnableAsync(environment, login, default);
 
         var snapshot = await harness.QueryAsync(db => db.OdooRoutingSnapshots.SingleAsync(s => s.EnvironmentId == environment.Id));
-        Assert.Equal(OdooApproach.C, snapshot.Approach);
+        Assert.Equal(OdooRoutingApproach.C, snapshot.Approach);
         Assert.DoesNotContain("sales-secret", System.Text.Encoding.UTF8.GetString(snapshot.SealedRows));
         Assert.DoesNotContain(login.Password, System.Text.Encoding.UTF8.GetString(snapshot.SealedSmtpPassword));
     }

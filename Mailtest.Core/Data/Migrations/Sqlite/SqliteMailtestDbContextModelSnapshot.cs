@@ -58,6 +58,21 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("AuditEntries");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Capture.PlatformSetting", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("PlatformSettings");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Capture.SmtpCredential", b =>
                 {
                     b.Property<Guid>("Id")
@@ -200,6 +215,45 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("MessageContents");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MessageId")
+                        .IsUnique();
+
+                    b.ToTable("MessageSearchEntries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
+                {
+                    b.Property<long>("RowId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rowid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RowId");
+
+                    b.ToTable("MessageSearchIndex", null, t =>
+                        {
+                            t.ExcludeFromMigrations();
+                        });
+                });
+
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.Property<Guid>("Id")
@@ -245,6 +299,48 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("OdooRoutingSnapshots");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("LastUsedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("RevokedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ApiTokens");
                 });
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.Membership", b =>
@@ -384,6 +480,24 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("Environments", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.Property<Guid>("ProjectId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("Permission")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("ProjectId", "UserId", "Permission");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ProjectGrants");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -437,11 +551,29 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
+                        .WithOne()
+                        .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
                         .WithMany()
                         .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
@@ -485,6 +617,21 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .IsRequired();
 
                     b.Navigation("Project");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>

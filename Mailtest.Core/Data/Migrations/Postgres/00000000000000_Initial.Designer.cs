@@ -12,7 +12,7 @@ using Npgsql.EntityFrameworkCore.PostgreSQL.Metadata;
 namespace Mailtest.Core.Data.Migrations.Postgres
 {
     [DbContext(typeof(PostgresMailtestDbContext))]
-    [Migration("20261124063438_Initial")]
+    [Migration("00000000000000_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -66,6 +66,21 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.HasIndex("OrganizationId", "OccurredUtc");
 
                     b.ToTable("AuditEntries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Capture.PlatformSetting", b =>
+                {
+                    b.Property<string>("Key")
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Value")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Key");
+
+                    b.ToTable("PlatformSettings");
                 });
 
             modelBuilder.Entity("Mailtest.Core.Capture.SmtpCredential", b =>
@@ -212,6 +227,47 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("MessageContents");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MessageId")
+                        .IsUnique();
+
+                    b.ToTable("MessageSearchEntries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
+                {
+                    b.Property<long>("RowId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rowid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("RowId");
+
+                    b.ToTable("MessageSearchIndex", null, t =>
+                        {
+                            t.ExcludeFromMigrations();
+                        });
+                });
+
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.Property<Guid>("Id")
@@ -257,6 +313,48 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .IsUnique();
 
                     b.ToTable("OdooRoutingSnapshots");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("LastUsedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTime?>("RevokedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ApiTokens");
                 });
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.Membership", b =>
@@ -396,6 +494,24 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("Environments", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.Property<Guid>("ProjectId")
+                        .HasColumnType("uuid");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("Permission")
+                        .HasColumnType("integer");
+
+                    b.HasKey("ProjectId", "UserId", "Permission");
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ProjectGrants");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.UserAccount", b =>
                 {
                     b.Property<Guid>("Id")
@@ -449,11 +565,29 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .IsRequired();
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
+                        .WithOne()
+                        .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
                         .WithMany()
                         .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
@@ -497,6 +631,21 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .IsRequired();
 
                     b.Navigation("Project");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ProjectGrant", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.Project", null)
+                        .WithMany()
+                        .HasForeignKey("ProjectId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>

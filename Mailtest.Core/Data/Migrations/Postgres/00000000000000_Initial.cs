@@ -75,6 +75,18 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "PlatformSettings",
+                columns: table => new
+                {
+                    Key = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Value = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_PlatformSettings", x => x.Key);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "SmtpCredentials",
                 columns: table => new
                 {
@@ -151,6 +163,26 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "MessageSearchEntries",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    MessageId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Text = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_MessageSearchEntries", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_MessageSearchEntries_Messages_MessageId",
+                        column: x => x.MessageId,
+                        principalTable: "Messages",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Projects",
                 columns: table => new
                 {
@@ -166,6 +198,30 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         name: "FK_Projects_Organizations_OrganizationId",
                         column: x => x.OrganizationId,
                         principalTable: "Organizations",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
+                name: "ApiTokens",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Name = table.Column<string>(type: "character varying(100)", maxLength: 100, nullable: false),
+                    Prefix = table.Column<string>(type: "character varying(16)", maxLength: 16, nullable: false),
+                    TokenHash = table.Column<byte[]>(type: "bytea", nullable: false),
+                    CreatedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    LastUsedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: true),
+                    RevokedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: true)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ApiTokens", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_ApiTokens_Users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "Users",
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
                 });
@@ -226,6 +282,31 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "ProjectGrants",
+                columns: table => new
+                {
+                    ProjectId = table.Column<Guid>(type: "uuid", nullable: false),
+                    UserId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Permission = table.Column<int>(type: "integer", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_ProjectGrants", x => new { x.ProjectId, x.UserId, x.Permission });
+                    table.ForeignKey(
+                        name: "FK_ProjectGrants_Projects_ProjectId",
+                        column: x => x.ProjectId,
+                        principalTable: "Projects",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                    table.ForeignKey(
+                        name: "FK_ProjectGrants_Users_UserId",
+                        column: x => x.UserId,
+                        principalTable: "Users",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "OdooRoutingSnapshots",
                 columns: table => new
                 {
@@ -250,6 +331,17 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         principalColumn: "Id",
                         onDelete: ReferentialAction.Cascade);
                 });
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ApiTokens_TokenHash",
+                table: "ApiTokens",
+                column: "TokenHash",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ApiTokens_UserId",
+                table: "ApiTokens",
+                column: "UserId");
 
             migrationBuilder.CreateIndex(
                 name: "IX_AuditEntries_OccurredUtc",
@@ -283,6 +375,12 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 column: "MessageId");
 
             migrationBuilder.CreateIndex(
+                name: "IX_MessageSearchEntries_MessageId",
+                table: "MessageSearchEntries",
+                column: "MessageId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Messages_EnvironmentId_ReceivedUtc_Id",
                 table: "Messages",
                 columns: new[] { "EnvironmentId", "ReceivedUtc", "Id" });
@@ -303,6 +401,11 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 table: "Organizations",
                 column: "Slug",
                 unique: true);
+
+            migrationBuilder.CreateIndex(
+                name: "IX_ProjectGrants_UserId",
+                table: "ProjectGrants",
+                column: "UserId");
 
             migrationBuilder.CreateIndex(
                 name: "IX_Projects_OrganizationId",
@@ -330,6 +433,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
         protected override void Down(MigrationBuilder migrationBuilder)
         {
             migrationBuilder.DropTable(
+                name: "ApiTokens");
+
+            migrationBuilder.DropTable(
                 name: "AuditEntries");
 
             migrationBuilder.DropTable(
@@ -342,19 +448,28 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 name: "MessageContents");
 
             migrationBuilder.DropTable(
+                name: "MessageSearchEntries");
+
+            migrationBuilder.DropTable(
                 name: "OdooRoutingSnapshots");
 
             migrationBuilder.DropTable(
-                name: "SmtpCredentials");
+                name: "PlatformSettings");
 
             migrationBuilder.DropTable(
-                name: "Users");
+                name: "ProjectGrants");
+
+            migrationBuilder.DropTable(
+                name: "SmtpCredentials");
 
             migrationBuilder.DropTable(
                 name: "Messages");
 
             migrationBuilder.DropTable(
                 name: "Environments");
+
+            migrationBuilder.DropTable(
+                name: "Users");
 
             migrationBuilder.DropTable(
                 name: "Projects");
