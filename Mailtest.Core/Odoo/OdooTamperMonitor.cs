@@ -1,4 +1,5 @@
 using Mailtest.Core.Audit;
+using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -14,7 +15,8 @@ namespace Mailtest.Core.Odoo;
 public sealed class OdooTamperMonitor(
     IOdooMailRouting routing,
     IDbContextFactory<MailtestDbContext> databases,
-    ILogger<OdooTamperMonitor> logger)
+    ILogger<OdooTamperMonitor> logger,
+    SmtpCredentialCache? credentialCache = null)
 {
     public async Task<OdooTamperCheck> CheckAndRecordAsync(ProjectEnvironment environment, CancellationToken cancellationToken)
     {
@@ -51,6 +53,7 @@ public sealed class OdooTamperMonitor(
         await db.SaveChangesAsync(cancellationToken);
         environment.MailtestState = MailtestState.TamperDetected;
         environment.TamperReason = reason;
+        credentialCache?.Invalidate(environment.Id); // AUTH sees the new state at once, not after the cache expires
         logger.LogWarning("Odoo tampering detected for environment {EnvironmentId}: {Reason}", environment.Id, reason);
     }
 
