@@ -51,9 +51,10 @@ public sealed class OdooMailRouting(
         var current = await session.ReadRowsAsync(shape, cancellationToken);
 
         // Re-enable: our old marker goes, and values Mailtest wrote earlier are not taken for originals.
-        var originals = previous is null ? WithoutRow(current, null) : KeepEarlierOriginals(current, previous, OpenRows(environment, previous));
-        if (previous?.MarkerRowId is long oldMarker)
-            await session.ExecuteAsync("DELETE FROM ir_mail_server WHERE id = @id", [Id(oldMarker)], cancellationToken);
+        var oldMarker = previous is null ? null : OurMarker(current, previous);
+        var originals = previous is null ? WithoutRow(current, null) : KeepEarlierOriginals(current, previous, oldMarker, OpenRows(environment, previous));
+        if (oldMarker is long oldMarkerId)
+            await session.ExecuteAsync("DELETE FROM ir_mail_server WHERE id = @id", [Id(oldMarkerId)], cancellationToken);
 
         long? markerId;
         if (version.Approach == OdooRoutingApproach.C)
@@ -97,9 +98,11 @@ public sealed class OdooMailRouting(
         var ours = snapshot.Approach == OdooRoutingApproach.C
             ? [snapshot.MarkerRowId!.Value]
             : OpenRows(environment, snapshot).Rows.Select(r => r.Id).Concat(snapshot.MarkerRowId is long m ? [m] : []).ToArray();
+        // Only rows that still carry Mailtest's login: an id may have been reused after a restore.
         var updated = await session.ExecuteAsync(
-            "UPDATE ir_mail_server SET smtp_user = @user, smtp_pass = @pass WHERE id = ANY(@ids)",
-            [Text("user", target.Username), Text("pass", target.Password), Ids(ours)], cancellationToken);
+            "UPDATE ir_mail_server SET smtp_user = @user, smtp_pass = @pass WHERE id = ANY(@ids) AND (smtp_user = @previous OR name = @marker)",
+            [Text("user", target.Username), Text("pass", target.Password), Ids(ours), Text("previous", snapshot.SmtpUsername), Text("marker", Options.MarkerName)],
+            cancellationToken);
         if (updated == 0)
             throw new OdooRoutingException("Mailtest's mail server rows are missing from Odoo, so the new password could not be written; re-enable Mailtest to put them back.");
 
@@ -123,9 +126,11 @@ public sealed class OdooMailRouting(
         if (shape.Columns.Count == 0)
             throw new OdooRoutingException("The Odoo database no longer has an ir_mail_server table that Mailtest can see, so its mail servers cannot be restored; check the environment's Odoo connection.");
         await session.LockMailServersAsync(cancellationToken);
-        if (snapshot.MarkerRowId is long marker)
-            await session.ExecuteAsync("DELETE FROM ir_mail_server WHERE id = @id", [Id(marker)], cancellationToken);
-        var existing = (await session.ReadRowsAsync(shape, cancellationToken)).Rows.Select(r => r.Id).ToHashSet();
+        var current = await session.ReadRowsAsync(shape, cancellationToken);
+        var marker = OurMarker(current, snapshot);
+        if (marker is long markerId)
+            await session.ExecuteAsync("DELETE FROM ir_mail_server WHERE id = @id", [Id(markerId)], cancellationToken);
+        var existing = current.Rows.Select(r => r.Id).Where(id => id != marker).ToHashSet();
         foreach (var row in originals.Rows)
             await RestoreRowAsync(session, shape, originals, row, exists: existing.Contains(row.Id), cancellationToken);
 
@@ -284,10 +289,10 @@ public sealed class OdooMailRouting(
     /// On re-enable, the table still holds what Mailtest wrote (archived rows for C, rewritten ones for D):
     /// for those columns the earlier snapshot is the truth; everything else is taken as it is now.
     /// </summary>
-    private static MailServerRows KeepEarlierOriginals(MailServerRows current, OdooRoutingSnapshot previous, MailServerRows earlier)
+    private static MailServerRows KeepEarlierOriginals(MailServerRows current, OdooRoutingSnapshot previous, long? oldMarker, MailServerRows earlier)
     {
         var rows = new List<MailServerRow>();
-        foreach (var row in current.Rows.Where(r => r.Id != previous.MarkerRowId))
+        foreach (var row in current.Rows.Where(r => r.Id != oldMarker))
         {
             var old = earlier.Find(row.Id);
             var written = previous.Approach == OdooRoutingApproach.C
@@ -297,6 +302,12 @@ public sealed class OdooMailRouting(
         }
         return new MailServerRows(current.Columns, rows);
     }
+
+    /// <summary>The marker's id, if that row is still Mailtest's (after a restore the id may belong to someone else's row).</summary>
+    private long? OurMarker(MailServerRows current, OdooRoutingSnapshot snapshot) =>
+        snapshot.MarkerRowId is long id && current.Find(id) is { } row && (row.Name == Options.MarkerName || row["smtp_user"] == snapshot.SmtpUsername)
+            ? id
+            : null;
 
     private static MailServerRows WithoutRow(MailServerRows rows, long? id) =>
         new(rows.Columns, rows.Rows.Where(r => r.Id != id).ToList());

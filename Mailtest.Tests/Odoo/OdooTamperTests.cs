@@ -232,4 +232,23 @@ public sealed class OdooTamperTests(PostgresServer postgres, OdooRoutingHarness 
         Assert.Contains("smtp_pass", marked.TamperReason);
         Assert.DoesNotContain("changed-by-hand", marked.TamperReason);
     }
+
+    [Fact]
+    public async Task After_a_restored_backup_a_server_that_reuses_the_marker_id_is_never_deleted()
+    {
+        var enabled = await EnableAsync(17, OdooScenario.OneActiveRow);
+        var markerId = (await enabled.Odoo.ReadServersAsync()).Single(r => r.Name == Marker).Id;
+        // The backup also rewinds the id sequence, so the next server someone adds gets the marker's old id.
+        await enabled.Odoo.RestoreBackupAsync(postgres, enabled.Backup);
+        var added = await enabled.Odoo.AddServerAsync("New relay", "relay.new.example.com", 587, "starttls", "new@example.com", "new-secret", 15, active: true);
+        Assert.Equal(markerId, added);
+        var withNewRelay = await enabled.Odoo.DumpAsync(postgres);
+        await AssertTamperedAsync(enabled.Environment, "smtp_host");
+
+        await harness.Routing.EnableAsync(enabled.Environment, OdooRoutingHarness.NewLogin(), default);
+        Assert.Contains(await enabled.Odoo.ReadServersAsync(), r => r.Name == "New relay");
+        await harness.Routing.DisableAsync(enabled.Environment, default);
+
+        Assert.Equal(withNewRelay, await enabled.Odoo.DumpAsync(postgres));
+    }
 }
