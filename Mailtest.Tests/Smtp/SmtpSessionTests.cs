@@ -297,4 +297,25 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
         Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
     }
+
+    [Fact]
+    public async Task Random_binary_lines_get_error_replies_and_the_session_stays_usable()
+    {
+        await using var client = await _server.ConnectAuthenticatedAsync();
+        var random = new Random(5321);
+        const int lines = 300;
+        var garbage = new List<byte>();
+        for (var i = 0; i < lines; i++)
+        {
+            var line = new byte[random.Next(0, 200)];
+            random.NextBytes(line);
+            garbage.AddRange(line.Select(b => b == (byte)'\n' ? (byte)'x' : b));
+            garbage.AddRange("\r\n"u8.ToArray());
+        }
+        await client.SendAsync(garbage.ToArray());
+        for (var i = 0; i < lines; i++)
+            Assert.Matches("^5[05][0-9] ", await client.ReadReplyAsync());
+        Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("250 2.1.0", await client.CommandAsync("MAIL FROM:<a@example.com>"));
+    }
 }
