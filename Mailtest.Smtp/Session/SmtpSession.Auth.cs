@@ -34,6 +34,12 @@ internal sealed partial class SmtpSession
         if (credentials is null)
             return CommandResult.Close; // the client left mid-exchange
         var (username, password) = SplitCredentials(((AuthAnswer.Decoded)credentials).Text);
+        if (_services.Ban.IsBanned(RemoteAddress))
+        {
+            // Banned meanwhile through another connection: no more guesses on this one either.
+            await ReplyAsync(SmtpReplies.Banned);
+            return CommandResult.Close;
+        }
 
         SmtpLoginResult result;
         try
