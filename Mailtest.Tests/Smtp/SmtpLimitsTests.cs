@@ -104,4 +104,14 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         Assert.True(await idle.IsClosedAsync());
         Assert.True(await busy.IsClosedAsync());
     }
+
+    [Fact]
+    public async Task A_client_that_never_completes_the_TLS_handshake_is_disconnected()
+    {
+        await using var client = _server.Connect(implicitTls: true);
+        await _server.Clock.WaitForTimerAsync(_server.Options.TlsHandshakeTimeout);
+        _server.Clock.Advance(_server.Options.TlsHandshakeTimeout);
+        Assert.True(await client.IsClosedAsync());
+        await client.ServerTask.WaitAsync(TimeSpan.FromSeconds(10));
+    }
 }
