@@ -74,6 +74,7 @@ internal sealed partial class SmtpSession
     private void DropPlaintextAfterStartTls()
     {
         long dropped = 0;
+        _skippingLongLine = false;
         while (_pipe.Input.TryRead(out var result))
         {
             dropped += result.Buffer.Length;
