@@ -37,6 +37,9 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         await using (var elsewhere = _server.Connect("203.0.113.6"))
             Assert.StartsWith("220", await elsewhere.ReadReplyAsync());
 
+        await using (var implicitTls = _server.Connect("203.0.113.5", implicitTls: true))
+            Assert.True(await implicitTls.IsClosedAsync()); // over the limit on implicit TLS: closed before any handshake
+
         Assert.StartsWith("221", await first.CommandAsync("QUIT"));
         await first.ServerTask.WaitAsync(TimeSpan.FromSeconds(10));
         await using var again = _server.Connect("203.0.113.5");
