@@ -235,8 +235,13 @@ internal sealed partial class SmtpSession : ISmtpCommandHandlers, IDisposable
         catch (SmtpSessionEnded)
         {
         }
-        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException
-            || (e is OperationCanceledException && _sessionDeadline.IsCancellationRequested))
+        catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+        {
+            // Shutdown or the session deadline came while the backend or a write was busy.
+            if (WhyEnded(SmtpReplies.CommandTimeout) is { } reply)
+                await TrySendFinalReplyAsync(reply);
+        }
+        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException)
         {
             _services.Logger.LogDebug(e, "SMTP connection from {Remote} ended abruptly", _remote);
         }

@@ -117,4 +117,22 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         Assert.True(await client.IsClosedAsync());
         await client.ServerTask.WaitAsync(TimeSpan.FromSeconds(10));
     }
+
+    [Fact]
+    public async Task Host_shutdown_during_a_slow_login_answers_421()
+    {
+        _server.Backend.HoldLogins = new TaskCompletionSource();
+        await using var client = _server.Connect();
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.example");
+        await client.SendAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice\0correct horse"u8.ToArray()) + "\r\n");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (_server.Backend.LoginAttempts.IsEmpty)
+                await Task.Delay(5, wait.Token);
+
+        _server.Lifetime.StopApplication();
+
+        Assert.Equal("421 4.3.2 Service shutting down", await client.ReadReplyAsync());
+        Assert.True(await client.IsClosedAsync());
+    }
 }
