@@ -163,6 +163,26 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 });
 
             migrationBuilder.CreateTable(
+                name: "MessageSearchEntries",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "bigint", nullable: false)
+                        .Annotation("Npgsql:ValueGenerationStrategy", NpgsqlValueGenerationStrategy.IdentityByDefaultColumn),
+                    MessageId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Text = table.Column<string>(type: "text", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_MessageSearchEntries", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_MessageSearchEntries_Messages_MessageId",
+                        column: x => x.MessageId,
+                        principalTable: "Messages",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Projects",
                 columns: table => new
                 {
@@ -329,6 +349,12 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 column: "MessageId");
 
             migrationBuilder.CreateIndex(
+                name: "IX_MessageSearchEntries_MessageId",
+                table: "MessageSearchEntries",
+                column: "MessageId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Messages_EnvironmentId_ReceivedUtc_Id",
                 table: "Messages",
                 columns: new[] { "EnvironmentId", "ReceivedUtc", "Id" });
@@ -391,6 +417,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "MessageContents");
+
+            migrationBuilder.DropTable(
+                name: "MessageSearchEntries");
 
             migrationBuilder.DropTable(
                 name: "PlatformSettings");

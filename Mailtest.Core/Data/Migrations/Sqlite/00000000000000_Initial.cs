@@ -162,6 +162,26 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 });
 
             migrationBuilder.CreateTable(
+                name: "MessageSearchEntries",
+                columns: table => new
+                {
+                    Id = table.Column<long>(type: "INTEGER", nullable: false)
+                        .Annotation("Sqlite:Autoincrement", true),
+                    MessageId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Text = table.Column<string>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_MessageSearchEntries", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_MessageSearchEntries_Messages_MessageId",
+                        column: x => x.MessageId,
+                        principalTable: "Messages",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
+            migrationBuilder.CreateTable(
                 name: "Projects",
                 columns: table => new
                 {
@@ -328,6 +348,12 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 column: "MessageId");
 
             migrationBuilder.CreateIndex(
+                name: "IX_MessageSearchEntries_MessageId",
+                table: "MessageSearchEntries",
+                column: "MessageId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Messages_EnvironmentId_ReceivedUtc_Id",
                 table: "Messages",
                 columns: new[] { "EnvironmentId", "ReceivedUtc", "Id" });
@@ -390,6 +416,9 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "MessageContents");
+
+            migrationBuilder.DropTable(
+                name: "MessageSearchEntries");
 
             migrationBuilder.DropTable(
                 name: "PlatformSettings");

@@ -11,7 +11,7 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Mailtest.Core.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteMailtestDbContext))]
-    [Migration("20261124063630_Initial")]
+    [Migration("00000000000000_Initial")]
     partial class Initial
     {
         /// <inheritdoc />
@@ -216,6 +216,45 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.HasKey("MessageId");
 
                     b.ToTable("MessageContents");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MessageId")
+                        .IsUnique();
+
+                    b.ToTable("MessageSearchEntries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
+                {
+                    b.Property<long>("RowId")
+                        .HasColumnType("INTEGER")
+                        .HasColumnName("rowid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("RowId");
+
+                    b.ToTable("MessageSearchIndex", null, t =>
+                        {
+                            t.ExcludeFromMigrations();
+                        });
                 });
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
@@ -464,6 +503,15 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
                         .WithOne()
                         .HasForeignKey("Mailtest.Core.Messages.MessageContent", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
+                        .WithOne()
+                        .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
