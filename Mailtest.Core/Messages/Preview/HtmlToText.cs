@@ -64,7 +64,7 @@ public static partial class HtmlToText
                     text.Append('\n');
                     if (e.LocalName == "li") text.Append("- ");
                     Append(e, text);
-                    text.Append('\n');
+                    if (e.LocalName != "li") text.Append('\n');
                     if (e.LocalName is "p" or "h1" or "h2" or "h3" or "h4" or "h5" or "h6" or "table" or "blockquote") text.Append('\n');
                     break;
                 case IElement e:
