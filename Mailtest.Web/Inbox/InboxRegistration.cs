@@ -18,6 +18,7 @@ public static class InboxRegistration
         builder.Services.AddSingleton<RemoteImageFetcher>();
         // The signed-in caller in components; the accounts area may register it first.
         builder.Services.TryAddScoped<CurrentCaller>();
+        builder.Services.AddScoped<InboxReader>();
         return builder;
     }
 
