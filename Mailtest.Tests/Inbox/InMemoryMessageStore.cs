@@ -9,7 +9,7 @@ namespace Mailtest.Tests.Inbox;
 /// first by (ReceivedUtc, Id), matches a search as a plain case-insensitive substring, and publishes
 /// the same events as the real store.
 /// </summary>
-internal sealed class InMemoryMessageStore(MessageEvents events) : IMessageStore
+public sealed class InMemoryMessageStore(MessageEvents events) : IMessageStore
 {
     private readonly Lock _gate = new();
     private readonly List<(CapturedMessage Summary, byte[] Raw, string Body)> _messages = [];
