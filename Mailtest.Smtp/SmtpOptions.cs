@@ -48,4 +48,17 @@ public sealed class SmtpOptions
 
     /// <summary>Where DATA is spooled while it arrives; defaults to <c>{data}/spool</c>.</summary>
     public string? SpoolDirectory { get; set; }
+
+    internal const string ValidationMessage =
+        "Mailtest:Smtp is invalid: Address must be an IP address, ports 0-65535, MaxLineLength at least 512 (RFC 5321), " +
+        "positive limits and timeouts.";
+
+    internal static bool IsValid(SmtpOptions o) =>
+        System.Net.IPAddress.TryParse(o.Address, out _)
+        && o.Port is >= 0 and <= 65535
+        && o.ImplicitTlsPort is null or (>= 0 and <= 65535)
+        && o.MaxLineLength >= 512
+        && o.MaxMessageBytes > 0 && o.MaxRecipients > 0 && o.MaxConnectionsPerIp > 0 && o.AuthFailuresBeforeBan > 0
+        && o.CommandTimeout > TimeSpan.Zero && o.DataTimeout > TimeSpan.Zero && o.SessionTimeout > TimeSpan.Zero
+        && o.TlsHandshakeTimeout > TimeSpan.Zero && o.AuthFailureWindow > TimeSpan.Zero && o.BanDuration >= TimeSpan.Zero;
 }

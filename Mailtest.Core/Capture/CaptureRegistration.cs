@@ -1,4 +1,6 @@
+using Mailtest.Smtp;
 using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
 
 namespace Mailtest.Core.Capture;
@@ -8,9 +10,18 @@ public static class CaptureRegistration
     /// <summary>SMTP credentials and the bridge that answers the SMTP engine (ISmtpBackend).</summary>
     public static IHostApplicationBuilder AddCapture(this IHostApplicationBuilder builder)
     {
-        builder.Services.AddSingleton<CredentialIssuer>();
-        builder.Services.AddSingleton<KillSwitch>();
-        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddCapture();
         return builder;
+    }
+
+    /// <summary>The same services on a bare collection (tests, tools); needs the data, tenancy and message store services.</summary>
+    public static IServiceCollection AddCapture(this IServiceCollection services)
+    {
+        services.TryAddSingleton(TimeProvider.System);
+        services.AddSingleton<SmtpCredentialCache>();
+        services.AddSingleton<CredentialIssuer>();
+        services.AddSingleton<KillSwitch>();
+        services.AddScoped<ISmtpBackend, SmtpCaptureBackend>();
+        return services;
     }
 }

@@ -6,4 +6,5 @@ namespace Mailtest.Core.Data;
 public abstract partial class MailtestDbContext
 {
     public DbSet<ProjectGrant> ProjectGrants => Set<ProjectGrant>();
+    public DbSet<ApiToken> ApiTokens => Set<ApiToken>();
 }

@@ -25,12 +25,39 @@ public static class CallerClaims
     }
 }
 
-/// <summary>The signed-in caller inside a Blazor component (scoped to the circuit).</summary>
+/// <summary>
+/// The signed-in caller inside a Blazor component (scoped to the circuit). The remote address is
+/// handed over by <c>Routes</c> from the page request, since a circuit has no HttpContext.
+/// </summary>
 public sealed class CurrentCaller(AuthenticationStateProvider authentication)
 {
+    public string? RemoteAddress { get; set; }
+
     public async Task<Caller?> GetAsync()
     {
         var state = await authentication.GetAuthenticationStateAsync();
-        return CallerClaims.ToCaller(state.User);
+        return CallerClaims.ToCaller(state.User, RemoteAddress);
+    }
+
+    /// <summary>The caller, for pages that require sign-in (the router has already checked it).</summary>
+    public async Task<Caller> RequireAsync() =>
+        await GetAsync() ?? throw new AccessDeniedException("Sign in first.");
+}
+
+/// <summary>
+/// The organization the dashboard is showing: the one chosen in the app bar (a cookie, handed
+/// over by <c>Routes</c>), else the caller's first. Membership is checked on every read.
+/// </summary>
+public sealed class SelectedOrganization(CurrentCaller callers, TenancyDirectory directory)
+{
+    public Guid? RequestedId { get; set; }
+
+    public async Task<(OrganizationSummary? Selected, IReadOnlyList<OrganizationSummary> Mine)> GetAsync()
+    {
+        var caller = await callers.GetAsync();
+        if (caller is null) return (null, []);
+        var mine = await directory.MyOrganizationsAsync(caller);
+        var selected = mine.FirstOrDefault(o => o.Id == RequestedId) ?? mine.FirstOrDefault();
+        return (selected, mine);
     }
 }

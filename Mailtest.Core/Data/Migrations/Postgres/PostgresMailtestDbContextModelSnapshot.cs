@@ -224,6 +224,89 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("MessageContents");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<Guid>("MessageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("MessageId")
+                        .IsUnique();
+
+                    b.ToTable("MessageSearchEntries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
+                {
+                    b.Property<long>("RowId")
+                        .HasColumnType("bigint")
+                        .HasColumnName("rowid");
+
+                    b.Property<string>("Text")
+                        .IsRequired()
+                        .HasColumnType("text");
+
+                    b.HasKey("RowId");
+
+                    b.ToTable("MessageSearchIndex", null, t =>
+                        {
+                            t.ExcludeFromMigrations();
+                        });
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("LastUsedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Name")
+                        .IsRequired()
+                        .HasMaxLength(100)
+                        .HasColumnType("character varying(100)");
+
+                    b.Property<string>("Prefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<DateTime?>("RevokedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<byte[]>("TokenHash")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<Guid>("UserId")
+                        .HasColumnType("uuid");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("TokenHash")
+                        .IsUnique();
+
+                    b.HasIndex("UserId");
+
+                    b.ToTable("ApiTokens");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.Membership", b =>
                 {
                     b.Property<Guid>("OrganizationId")
@@ -428,6 +511,24 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
                         .WithOne()
                         .HasForeignKey("Mailtest.Core.Messages.MessageContent", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchEntry", b =>
+                {
+                    b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
+                        .WithOne()
+                        .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
+                        .WithMany()
+                        .HasForeignKey("UserId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -1,0 +1,92 @@
+using Mailtest.Core.Messages;
+using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mailtest.Core.Capture;
+
+/// <summary>
+/// Core's answers to the SMTP engine: the kill switch at connect, credentials and environment state
+/// at AUTH, plan size and organization quota at MAIL FROM, and the durable store at the end of DATA.
+/// </summary>
+public sealed class SmtpCaptureBackend(
+    KillSwitch killSwitch,
+    SmtpCredentialCache credentials,
+    CredentialIssuer issuer,
+    IEnumerable<ISmtpLoginGuard> guards,
+    IOptions<PlanOptions> plans,
+    OrganizationUsage usage,
+    MessageIngest ingest,
+    ILogger<SmtpCaptureBackend> logger) : ISmtpBackend
+{
+    public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
+    public static readonly SmtpReply AuthenticationFailed = new(535, "5.7.8", "Authentication failed");
+    public static readonly SmtpReply RotationInProgress = new(421, "4.7.0", "Credential rotation in progress, try again shortly");
+    public static readonly SmtpReply CredentialsNoLongerValid = new(421, "4.7.0", "Credentials are no longer valid, authenticate again");
+    public static readonly SmtpReply MessageTooLarge = new(552, "5.3.4", "Message exceeds fixed maximum message size");
+    public static readonly SmtpReply InsufficientStorage = new(452, "4.3.1", "Insufficient system storage");
+    public static readonly SmtpReply StorageFailed = new(451, "4.3.0", "Could not store the message, try again later");
+
+    /// <summary>Compared against when the username is unknown, so a miss costs what a hit costs.</summary>
+    private static readonly byte[] NoHash = new byte[32];
+
+    public async ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) =>
+        await killSwitch.IsOnAsync(cancellationToken) ? ShuttingDown : null;
+
+    public async ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken)
+    {
+        if (await killSwitch.IsOnAsync(cancellationToken)) return SmtpLoginResult.Refused(ShuttingDown);
+
+        var credential = await credentials.FindAsync(username, cancellationToken);
+        if (!issuer.Matches(password, credential?.PasswordHash ?? NoHash) || credential is null)
+            return SmtpLoginResult.Refused(AuthenticationFailed);
+
+        var environment = credential.Environment;
+        var limits = plans.Value.For(credential.Plan);
+        if (environment.MailtestState != MailtestState.Enabled || environment.Kind == EnvironmentKind.Production || !limits.MailtestAvailable)
+            return SmtpLoginResult.Refused(AuthenticationFailed);
+        if (environment.IsRotating)
+            return SmtpLoginResult.Refused(RotationInProgress);
+
+        foreach (var guard in guards)
+            if (await guard.CheckAsync(environment, cancellationToken) is { } refusal)
+                return SmtpLoginResult.Refused(refusal);
+
+        return SmtpLoginResult.Accepted(new SmtpMailbox(credential.Username, credential.OrganizationId, environment.Id), limits.MaxMessageBytes);
+    }
+
+    public async ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken)
+    {
+        if (await killSwitch.IsOnAsync(cancellationToken)) return ShuttingDown;
+
+        // Revoked or disabled since this session's AUTH: stop here.
+        var credential = await credentials.FindAsync(mailbox.Username, cancellationToken);
+        if (credential is null || credential.Environment.Id != mailbox.EnvironmentId || credential.Environment.MailtestState != MailtestState.Enabled)
+            return CredentialsNoLongerValid;
+
+        var limits = plans.Value.For(credential.Plan);
+        if (declaredSize > limits.MaxMessageBytes) return MessageTooLarge;
+
+        var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
+        if (used.MessageCount >= limits.MessageCap || used.Bytes + (declaredSize ?? 0) > limits.StorageCapBytes)
+            return InsufficientStorage;
+        return null;
+    }
+
+    public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
+    {
+        try
+        {
+            var id = await ingest.IngestAsync(new IngestRequest(
+                transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
+                transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
+            return new SmtpReply(250, "2.0.0", $"Ok: queued as {id:N}");
+        }
+        catch (Exception error) when (error is not OperationCanceledException)
+        {
+            logger.LogError(error, "Storing a message for environment {EnvironmentId} failed.", transaction.Mailbox.EnvironmentId);
+            return StorageFailed;
+        }
+    }
+}

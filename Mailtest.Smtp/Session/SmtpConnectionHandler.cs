@@ -1,0 +1,75 @@
+using System.Net;
+using Mailtest.Smtp.Protection;
+using Mailtest.Smtp.Protocol;
+using Mailtest.Smtp.Tls;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+
+namespace Mailtest.Smtp.Session;
+
+/// <summary>
+/// Kestrel's entry point for SMTP connections. A singleton: each connection gets its own DI scope
+/// (so the backend and what it uses, such as a DbContext, belong to one session) and its own session.
+/// </summary>
+internal sealed class SmtpConnectionHandler(
+    IServiceScopeFactory scopes,
+    SmtpSessionServices services,
+    ConnectionsPerIp connections,
+    IHostApplicationLifetime lifetime,
+    ILogger<SmtpConnectionHandler> logger) : ConnectionHandler
+{
+    /// <summary>Set in <see cref="ConnectionContext.Items"/> by the implicit-TLS listener: TLS from the first byte.</summary>
+    public const string ImplicitTlsItem = "Mailtest.Smtp.ImplicitTls";
+
+    public override async Task OnConnectedAsync(ConnectionContext connection)
+    {
+        var implicitTls = connection.Items.ContainsKey(ImplicitTlsItem);
+        var remote = connection.RemoteEndPoint as IPEndPoint ?? new IPEndPoint(IPAddress.None, 0);
+        if (remote.Address.IsIPv4MappedToIPv6)
+            remote = new IPEndPoint(remote.Address.MapToIPv4(), remote.Port);
+
+        await using var pipe = new SecurableDuplexPipe(connection.Transport);
+        try
+        {
+            if (!connections.TryAcquire(remote.Address))
+            {
+                using var refused = new SmtpSession(pipe, remote, RefusingBackend.Instance, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
+                await refused.RefuseAsync(SmtpReplies.TooManyConnections, implicitTls);
+                return;
+            }
+            try
+            {
+                await using var scope = scopes.CreateAsyncScope();
+                var backend = scope.ServiceProvider.GetRequiredService<ISmtpBackend>();
+                using var session = new SmtpSession(pipe, remote, backend, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
+                await session.RunAsync(implicitTls);
+            }
+            finally
+            {
+                connections.Release(remote.Address);
+            }
+        }
+        catch (Exception e)
+        {
+            // Nothing a client sends may take the process down; this is a bug to look at, not the client's fault.
+            logger.LogError(e, "SMTP session with {Remote} failed", remote);
+        }
+        finally
+        {
+            await connection.Transport.Output.CompleteAsync();
+            await connection.Transport.Input.CompleteAsync();
+        }
+    }
+
+    /// <summary>Stands in for the backend on connections refused before a scope is worth creating.</summary>
+    private sealed class RefusingBackend : ISmtpBackend
+    {
+        public static readonly RefusingBackend Instance = new();
+        public ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken) => throw new NotSupportedException();
+        public ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken) => throw new NotSupportedException();
+    }
+}

@@ -1,0 +1,24 @@
+using Mailtest.Smtp.Protection;
+using Mailtest.Smtp.Spool;
+using Mailtest.Smtp.Tls;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
+
+namespace Mailtest.Smtp.Session;
+
+/// <summary>The singletons every session shares.</summary>
+internal sealed class SmtpSessionServices(
+    IOptions<SmtpOptions> options,
+    TimeProvider time,
+    AuthFailureBan ban,
+    SmtpCertificateSource certificates,
+    MessageSpool spool,
+    ILogger<SmtpSession> logger)
+{
+    public SmtpOptions Options => options.Value;
+    public TimeProvider Time { get; } = time;
+    public AuthFailureBan Ban { get; } = ban;
+    public SmtpCertificateSource Certificates { get; } = certificates;
+    public MessageSpool Spool { get; } = spool;
+    public ILogger<SmtpSession> Logger { get; } = logger;
+}

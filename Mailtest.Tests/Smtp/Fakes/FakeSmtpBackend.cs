@@ -1,0 +1,55 @@
+using System.Collections.Concurrent;
+using Mailtest.Smtp;
+
+namespace Mailtest.Tests.Smtp.Fakes;
+
+/// <summary>A backend that knows a few logins, can be told to refuse, and records what it was given.</summary>
+public sealed class FakeSmtpBackend : ISmtpBackend
+{
+    private readonly ConcurrentDictionary<string, (string Password, long MaxMessageBytes)> _logins = new();
+    private int _queued;
+
+    public ConcurrentQueue<DeliveredMessage> Delivered { get; } = new();
+    public ConcurrentQueue<(string Username, string Password)> LoginAttempts { get; } = new();
+    public SmtpReply? ConnectionRefusal { get; set; }
+    public SmtpReply? SenderRefusal { get; set; }
+    public SmtpReply? LoginRefusal { get; set; }
+    public Exception? DeliveryFailure { get; set; }
+
+    public FakeSmtpBackend WithLogin(string username, string password, long maxMessageBytes = 10 * 1024 * 1024)
+    {
+        _logins[username] = (password, maxMessageBytes);
+        return this;
+    }
+
+    public ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) => ValueTask.FromResult(ConnectionRefusal);
+
+    public ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken)
+    {
+        LoginAttempts.Enqueue((username, password));
+        if (LoginRefusal is { } refusal)
+            return ValueTask.FromResult(SmtpLoginResult.Refused(refusal));
+        if (_logins.TryGetValue(username, out var login) && login.Password == password)
+            return ValueTask.FromResult(SmtpLoginResult.Accepted(new SmtpMailbox(username, Guid.Empty, Guid.Empty), login.MaxMessageBytes));
+        return ValueTask.FromResult(SmtpLoginResult.Refused(new SmtpReply(535, "5.7.8", "Authentication failed")));
+    }
+
+    public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken) =>
+        ValueTask.FromResult(SenderRefusal);
+
+    /// <summary>Reads the spool file as the real backend would (it is deleted after this returns).</summary>
+    public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
+    {
+        if (DeliveryFailure is { } failure)
+            throw failure;
+        var content = await File.ReadAllBytesAsync(transaction.SpoolPath, cancellationToken);
+        var id = Interlocked.Increment(ref _queued);
+        Delivered.Enqueue(new DeliveredMessage(transaction, content));
+        return new SmtpReply(250, "2.0.0", $"Ok: queued as <{id}>");
+    }
+}
+
+public sealed record DeliveredMessage(SmtpTransaction Transaction, byte[] Content)
+{
+    public string Text => System.Text.Encoding.UTF8.GetString(Content);
+}

@@ -1,0 +1,174 @@
+using Mailtest.Core.Audit;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Data;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Tenancy;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mailtest.Web.Admin;
+
+/// <summary>One verb, its arguments already checked, ready to run against the host's services.</summary>
+public delegate Task AdminVerb(IServiceProvider services, AdminOutput output, CancellationToken cancellationToken);
+
+/// <summary>The verbs of the admin command line. Each checks its arguments before any service is built.</summary>
+public static class AdminVerbs
+{
+    /// <summary>Actor recorded in the audit log for what the command line does.</summary>
+    public const string Actor = "admin-cli";
+    public const int DefaultMessageLimit = 100;
+
+    public static AdminVerb Find(AdminArguments a) => (a.Noun, a.Verb) switch
+    {
+        ("org", "create") => CreateOrganization(a),
+        ("project", "create") => CreateProject(a),
+        ("env", "create") => CreateEnvironment(a),
+        ("user", "create") => CreateUser(a),
+        ("member", "add") => AddMember(a),
+        ("credentials", "issue") => IssueCredentials(a),
+        ("messages", "list") => ListMessages(a),
+        ("messages", "raw") => RawMessage(a),
+        _ => throw new AdminUsageException($"Unknown command `{a.Noun} {a.Verb}`."),
+    };
+
+    private static AdminVerb CreateOrganization(AdminArguments a)
+    {
+        a.Expect(1, "plan");
+        var name = a.Positionals[0];
+        var plan = AdminArguments.ParseEnum<Plan>(a.RequiredOption("plan"), "plan");
+        return async (services, output, ct) =>
+        {
+            var org = await services.GetRequiredService<TenancyAdministration>().CreateOrganizationAsync(name, plan, ct);
+            await output.WriteAsync(new { org.Id, org.Name, org.Plan, org.Slug }, $"Created organization {org.Name} ({org.Plan}): {org.Id}", ct);
+        };
+    }
+
+    private static AdminVerb CreateProject(AdminArguments a)
+    {
+        a.Expect(2);
+        var organizationId = a.IdAt(0, "ORG_ID");
+        var name = a.Positionals[1];
+        return async (services, output, ct) =>
+        {
+            var project = await services.GetRequiredService<TenancyAdministration>().CreateProjectAsync(organizationId, name, ct);
+            await output.WriteAsync(new { project.Id, project.OrganizationId, project.Name }, $"Created project {project.Name}: {project.Id}", ct);
+        };
+    }
+
+    private static AdminVerb CreateEnvironment(AdminArguments a)
+    {
+        a.Expect(2, "kind");
+        var projectId = a.IdAt(0, "PROJECT_ID");
+        var name = a.Positionals[1];
+        var kind = AdminArguments.ParseEnum<EnvironmentKind>(a.RequiredOption("kind"), "kind");
+        return async (services, output, ct) =>
+        {
+            var environment = await services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(projectId, name, kind, ct);
+            await output.WriteAsync(new { environment.Id, environment.ProjectId, environment.Name, environment.Kind, environment.Slug },
+                $"Created {environment.Kind.ToString().ToLowerInvariant()} environment {environment.Name}: {environment.Id}", ct);
+        };
+    }
+
+    private static AdminVerb CreateUser(AdminArguments a)
+    {
+        a.Expect(1, "password", "platform-admin");
+        var email = a.Positionals[0];
+        var password = a.RequiredOption("password");
+        var isPlatformAdmin = a.Flag("platform-admin");
+        return async (services, output, ct) =>
+        {
+            var user = await services.GetRequiredService<TenancyAdministration>().CreateUserAsync(email, password, isPlatformAdmin, ct);
+            await output.WriteAsync(new { user.Id, user.Email, user.IsPlatformAdmin },
+                $"Created {(user.IsPlatformAdmin ? "platform administrator" : "user")} {user.Email}: {user.Id}", ct);
+        };
+    }
+
+    private static AdminVerb AddMember(AdminArguments a)
+    {
+        a.Expect(2, "role");
+        var organizationId = a.IdAt(0, "ORG_ID");
+        var email = a.Positionals[1];
+        var role = AdminArguments.ParseEnum<OrganizationRole>(a.RequiredOption("role"), "role");
+        return async (services, output, ct) =>
+        {
+            var membership = await services.GetRequiredService<TenancyAdministration>().AddMemberAsync(organizationId, email, role, ct);
+            await output.WriteAsync(new { membership.OrganizationId, membership.UserId, Email = TenancyAdministration.NormalizeEmail(email), membership.Role },
+                $"{email} is now {membership.Role.ToString().ToLowerInvariant()} of organization {membership.OrganizationId}", ct);
+        };
+    }
+
+    private static AdminVerb IssueCredentials(AdminArguments a)
+    {
+        a.Expect(1);
+        var environmentId = a.IdAt(0, "ENV_ID");
+        return async (services, output, ct) =>
+        {
+            var credential = await services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environmentId, ct);
+            await using (var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct))
+            {
+                var organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
+                db.AuditEntries.Add(new AuditEntry
+                {
+                    Actor = Actor, Action = "smtp.credentials.issue", OrganizationId = organizationId, EnvironmentId = environmentId,
+                    Detail = $"Issued SMTP credentials {credential.Username}",
+                });
+                await db.SaveChangesAsync(ct);
+            }
+            await output.WriteAsync(new { EnvironmentId = environmentId, credential.Username, credential.Password },
+                $"username: {credential.Username}\npassword: {credential.Password}\n(shown once; issuing again replaces it)", ct);
+        };
+    }
+
+    private static AdminVerb ListMessages(AdminArguments a)
+    {
+        a.Expect(1, "limit");
+        var environmentId = a.IdAt(0, "ENV_ID");
+        var limitText = a.Option("limit");
+        var limit = DefaultMessageLimit;
+        if (limitText is not null && (!int.TryParse(limitText, out limit) || limit is < 1 or > MessageStore.MaxPageSize))
+            throw new AdminUsageException($"--limit must be a number from 1 to {MessageStore.MaxPageSize}.");
+        return async (services, output, ct) =>
+        {
+            await RequireEnvironmentAsync(services, environmentId, ct);
+            var page = await services.GetRequiredService<IMessageStore>().ListAsync(new MessageListQuery([environmentId], PageSize: limit), ct);
+            var human = page.Items.Count == 0
+                ? "No messages."
+                : string.Join("\n", page.Items.Select(m => $"{m.Id}  {m.ReceivedUtc:yyyy-MM-dd HH:mm:ss}  {m.EnvelopeFrom}  {m.Subject}"));
+            await output.WriteAsync(page.Items, human, ct);
+        };
+    }
+
+    private static AdminVerb RawMessage(AdminArguments a)
+    {
+        a.Expect(1);
+        var messageId = a.IdAt(0, "MESSAGE_ID");
+        return async (services, output, ct) =>
+        {
+            Guid organizationId, environmentId;
+            await using (var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct))
+            {
+                var owner = await db.Messages.Where(m => m.Id == messageId).Select(m => new { m.OrganizationId, m.EnvironmentId }).SingleOrDefaultAsync(ct)
+                    ?? throw new NotFoundException($"There is no message {messageId}.");
+                (organizationId, environmentId) = (owner.OrganizationId, owner.EnvironmentId);
+                // Reading someone's mail from the command line is a break-glass read: on the record.
+                db.AuditEntries.Add(new AuditEntry { Actor = Actor, Action = "messages.raw", OrganizationId = organizationId, EnvironmentId = environmentId, Detail = $"Read message {messageId}" });
+                await db.SaveChangesAsync(ct);
+            }
+            await using var raw = await services.GetRequiredService<IMessageStore>().OpenRawAsync(messageId, [environmentId], ct)
+                ?? throw new NotFoundException($"There is no message {messageId}.");
+            if (output.IsJson)
+            {
+                using var copy = new MemoryStream();
+                await raw.CopyToAsync(copy, ct);
+                await output.WriteAsync(new { Id = messageId, EnvironmentId = environmentId, Size = copy.Length, EmlBase64 = Convert.ToBase64String(copy.ToArray()) }, "", ct);
+            }
+            else await output.WriteRawAsync(raw, ct);
+        };
+    }
+
+    private static async Task RequireEnvironmentAsync(IServiceProvider services, Guid environmentId, CancellationToken ct)
+    {
+        await using var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
+        if (!await db.Environments.AnyAsync(e => e.Id == environmentId, ct))
+            throw new NotFoundException($"There is no environment {environmentId}.");
+    }
+}

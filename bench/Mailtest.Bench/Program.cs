@@ -1,0 +1,58 @@
+using Mailtest.Bench;
+
+// Reproduce (from the repository root):
+//   dotnet build -c Release Mailtest.Web && dotnet run -c Release --project bench/Mailtest.Bench -- smtp
+// Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
+var command = args.FirstOrDefault() ?? "smtp";
+var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
+if (!File.Exists(appPath))
+{
+    Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
+    return 2;
+}
+
+switch (command)
+{
+    case "smtp":
+    {
+        var seconds = int.Parse(Option("--seconds") ?? "20");
+        var connectionCounts = (Option("--connections") ?? "1,8").Split(',').Select(int.Parse).ToArray();
+        var size = int.Parse(Option("--size") ?? "10240");
+        Console.WriteLine($"## SMTP ingest: {size / 1024} KB messages, STARTTLS + AUTH, {seconds} s per run, durable before 250");
+        Console.WriteLine();
+        Console.WriteLine("| connections | messages | messages/s | p50 ms | p99 ms | peak RSS MB |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|");
+        foreach (var connections in connectionCounts)
+        {
+            // A fresh server per run, so one run's database does not slow the next.
+            await using var server = await MailtestProcess.StartAsync(appPath);
+            var (username, password, _) = await server.CreateSendingEnvironmentAsync();
+            await IngestBenchmark.RunAsync(server, username, password, connections, TimeSpan.FromSeconds(2), size); // warm-up
+            var r = await IngestBenchmark.RunAsync(server, username, password, connections, TimeSpan.FromSeconds(seconds), size);
+            Console.WriteLine($"| {r.Connections} | {r.Messages} | {r.PerSecond:F0} | {r.P50Ms:F2} | {r.P99Ms:F2} | {r.PeakRssBytes / 1048576.0:F0} |");
+        }
+        Console.WriteLine();
+        var count = int.Parse(Option("--large-count") ?? "4");
+        var megabytes = int.Parse(Option("--large-mb") ?? "25");
+        await using (var server = await MailtestProcess.StartAsync(appPath))
+        {
+            var (username, password, _) = await server.CreateSendingEnvironmentAsync();
+            var r = await LargeMessageBenchmark.RunAsync(server, username, password, count, megabytes);
+            Console.WriteLine($"## {r.Count} messages of {r.MessageBytes / 1048576.0:F1} MB at once");
+            Console.WriteLine();
+            Console.WriteLine("| baseline RSS MB | peak RSS MB | seconds |");
+            Console.WriteLine("|---:|---:|---:|");
+            Console.WriteLine($"| {r.BaselineRssBytes / 1048576.0:F0} | {r.PeakRssBytes / 1048576.0:F0} | {r.Seconds:F1} |");
+        }
+        return 0;
+    }
+    default:
+        Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
+        return 2;
+}
+
+string? Option(string name)
+{
+    var index = Array.IndexOf(args, name);
+    return index >= 0 && index + 1 < args.Length ? args[index + 1] : null;
+}
