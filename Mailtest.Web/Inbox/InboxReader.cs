@@ -10,7 +10,7 @@ namespace Mailtest.Web.Inbox;
 /// <summary>One message as the preview shows it: summary, parsed parts, and the links its frame and downloads use.</summary>
 public sealed record OpenedMessage(
     CapturedMessage Summary, InboxLinks Links, bool HasHtml, PlainTextView? Plain,
-    IReadOnlyList<HeaderLine> Headers, IReadOnlyList<AttachmentInfo> Attachments, string RawText, bool RawTruncated)
+    IReadOnlyList<HeaderLine> Headers, IReadOnlyList<PreviewAttachment> Attachments, string RawText, bool RawTruncated)
 {
     /// <summary>The Raw tab shows this much; the download has the rest.</summary>
     public const int RawDisplayLimit = 1024 * 1024;

@@ -4,7 +4,7 @@ namespace Mailtest.Core.Messages.Preview;
 
 public sealed record HeaderLine(string Name, string Value);
 
-public sealed record AttachmentInfo(string PartPath, string FileName, string ContentType, long Size, string? ContentId, bool IsInline);
+public sealed record PreviewAttachment(string PartPath, string FileName, string ContentType, long Size, string? ContentId, bool IsInline);
 
 /// <param name="DerivedFromHtml">The mail has no text part: this is its HTML stripped to text.</param>
 public sealed record PlainTextView(string Text, bool DerivedFromHtml);
@@ -44,8 +44,8 @@ public sealed class MessagePreviewRenderer(PreviewLinkSigner signer)
     public static IReadOnlyList<HeaderLine> Headers(MimeMessage message) =>
         [.. message.Headers.Select(h => new HeaderLine(h.Field, Unfold(h.Value)))];
 
-    public static IReadOnlyList<AttachmentInfo> Attachments(MimeMessage message) =>
-        [.. MessageParts.Attachments(message).Select(p => new AttachmentInfo(
+    public static IReadOnlyList<PreviewAttachment> Attachments(MimeMessage message) =>
+        [.. MessageParts.Attachments(message).Select(p => new PreviewAttachment(
             p.Path, SafeFileName(p.FileName, $"part-{p.Path}{DefaultExtension(p.ContentType)}"), p.ContentType,
             MessageParts.DecodedSize(p), p.ContentId, !p.Entity.IsAttachment && p.ContentId is not null))];
 
