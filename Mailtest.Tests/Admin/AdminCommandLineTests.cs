@@ -83,6 +83,10 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
         Assert.Equal(eml, raw.Stdout);
         var rawJson = Succeeded(await AdminAsync("messages", "raw", messageId.ToString(), "--json"));
         Assert.Equal(eml, Convert.FromBase64String(rawJson.Json.GetProperty("emlBase64").GetString()!));
+
+        await using var after = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: _dataDirectory);
+        await using var auditDb = await after.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+        Assert.Equal(2, await auditDb.AuditEntries.CountAsync(a => a.Action == AuditActions.BreakGlassMailAccess && a.Actor == "admin-cli" && a.EnvironmentId == environment.Id));
     }
 
     [Theory]

@@ -16,6 +16,7 @@ public static class AdminVerbs
     /// <summary>Actor recorded in the audit log for what the command line does.</summary>
     public const string Actor = "admin-cli";
     public const int DefaultMessageLimit = 100;
+    public const string CredentialsIssuedAction = "smtp.credentials.issue";
 
     public static AdminVerb Find(AdminArguments a) => (a.Noun, a.Verb) switch
     {
@@ -103,16 +104,11 @@ public static class AdminVerbs
         return async (services, output, ct) =>
         {
             var credential = await services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environmentId, ct);
+            Guid organizationId;
             await using (var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct))
-            {
-                var organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
-                db.AuditEntries.Add(new AuditEntry
-                {
-                    Actor = Actor, Action = "smtp.credentials.issue", OrganizationId = organizationId, EnvironmentId = environmentId,
-                    Detail = $"Issued SMTP credentials {credential.Username}",
-                });
-                await db.SaveChangesAsync(ct);
-            }
+                organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
+            await services.GetRequiredService<AuditLog>().RecordAsync(null, Actor, CredentialsIssuedAction, organizationId, environmentId,
+                $"Issued SMTP credentials {credential.Username}", cancellationToken: ct);
             await output.WriteAsync(new { EnvironmentId = environmentId, credential.Username, credential.Password },
                 $"username: {credential.Username}\npassword: {credential.Password}\n(shown once; issuing again replaces it)", ct);
         };
@@ -149,10 +145,10 @@ public static class AdminVerbs
                 var owner = await db.Messages.Where(m => m.Id == messageId).Select(m => new { m.OrganizationId, m.EnvironmentId }).SingleOrDefaultAsync(ct)
                     ?? throw new NotFoundException($"There is no message {messageId}.");
                 (organizationId, environmentId) = (owner.OrganizationId, owner.EnvironmentId);
-                // Reading someone's mail from the command line is a break-glass read: on the record.
-                db.AuditEntries.Add(new AuditEntry { Actor = Actor, Action = "messages.raw", OrganizationId = organizationId, EnvironmentId = environmentId, Detail = $"Read message {messageId}" });
-                await db.SaveChangesAsync(ct);
             }
+            // Reading someone's mail from the command line is a break-glass read: on the record.
+            await services.GetRequiredService<AuditLog>().RecordAsync(null, Actor, AuditActions.BreakGlassMailAccess, organizationId, environmentId,
+                $"Read raw message {messageId} from the admin command line", cancellationToken: ct);
             await using var raw = await services.GetRequiredService<IMessageStore>().OpenRawAsync(messageId, [environmentId], ct)
                 ?? throw new NotFoundException($"There is no message {messageId}.");
             if (output.IsJson)
