@@ -82,9 +82,8 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         Assert.True(sent.ExitCode == 0, sent.Output);
         var environmentId = Guid.Parse(page.Url.Split('/').Last().Split('?')[0]);
         Assert.Equal(1, await host.Services.GetRequiredService<IMessageStore>().CountAsync(environmentId));
-        await page.ReloadAsync();
+        await page.GotoAsync(new Uri(host.WebAddress, $"/environments/{environmentId}?tab=mailtest").ToString());
         await WaitInteractiveAsync(page);
-        await page.Locator(".mud-tab", new() { HasText = "Mailtest" }).ClickAsync();
         await Expect(page.Locator("[data-testid=mailtest-count]")).ToHaveTextAsync("1");
         await ScreenshotAsync(page, "mailtest-tab.png");
 
