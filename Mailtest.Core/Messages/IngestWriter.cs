@@ -94,6 +94,9 @@ public sealed class IngestWriter : IAsyncDisposable
         await using var db = await _dbFactory.CreateDbContextAsync();
         foreach (var pending in batch)
         {
+            // A retry after a failed batch must not reuse keys handed out inside the rolled-back transaction.
+            foreach (var attachment in pending.Message.Summary.Attachments) attachment.Id = 0;
+            pending.Message.Search.Id = 0;
             db.Messages.Add(pending.Message.Summary);
             db.MessageContents.Add(pending.Message.Content);
             db.MessageSearchEntries.Add(pending.Message.Search);

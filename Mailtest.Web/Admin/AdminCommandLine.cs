@@ -45,7 +45,16 @@ public static class AdminCommandLine
         }
 
         await using var app = BuildServices(arguments, stderr);
-        await app.Services.MigrateDatabaseAsync(cancellationToken);
+        try
+        {
+            await app.Services.MigrateDatabaseAsync(cancellationToken);
+        }
+        catch (InvalidOperationException database)
+        {
+            // A database written by a newer Mailtest, or no connection string for PostgreSQL.
+            await stderr.WriteLineAsync(database.Message);
+            return 1;
+        }
         var output = new AdminOutput(stdout, arguments.Json);
         try
         {

@@ -1,0 +1,133 @@
+using System.Net;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Data;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
+using Mailtest.Web.Hosting;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.EntityFrameworkCore;
+using Microsoft.Extensions.Configuration;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Microsoft.Playwright;
+using MimeKit;
+
+namespace Mailtest.Tests.Inbox;
+
+/// <summary>
+/// The real Mailtest host (Kestrel HTTP and SMTP on loopback ports, SQLite, the real store, sign-in
+/// and AccessRules) with organization "Acme" / project "Shop" / environments "Staging" and "Dev"
+/// (Mailtest enabled, SMTP credentials issued), a member who may view them, and a second
+/// organization whose mail the member must never see. Mail arrives over SMTP (MailKit, STARTTLS).
+/// </summary>
+public sealed class InboxSite : IAsyncLifetime
+{
+    public const string MemberPassword = "a long password 1";
+    private WebApplication? _app;
+    private string _dataDirectory = "";
+    private readonly Dictionary<Guid, IssuedCredential> _credentials = [];
+
+    public IServiceProvider Services => _app!.Services;
+    public Uri WebAddress => new($"http://127.0.0.1:{Services.GetRequiredService<BoundEndpoints>().Web!.Port}/");
+    public Uri InboxAddress => new(WebAddress, "dashboard/mailtest");
+    public IMessageStore Store => Services.GetRequiredService<IMessageStore>();
+    public Organization Acme { get; private set; } = default!;
+    public ProjectEnvironment Staging { get; private set; } = default!;
+    public ProjectEnvironment Dev { get; private set; } = default!;
+    public ProjectEnvironment Foreign { get; private set; } = default!;
+    public UserAccount Member { get; private set; } = default!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-inbox-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(_dataDirectory);
+        var builder = MailtestHost.CreateBuilder([]);
+        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        {
+            ["Mailtest:Data:Directory"] = _dataDirectory,
+            ["Mailtest:Web:Address"] = IPAddress.Loopback.ToString(),
+            ["Mailtest:Web:Port"] = "0",
+            ["Mailtest:Smtp:Address"] = IPAddress.Loopback.ToString(),
+            ["Mailtest:Smtp:Port"] = "0",
+            ["Mailtest:Smtp:PublicHost"] = "mail.acme.test",
+            ["Mailtest:Smtp:PublicPort"] = "587",
+            ["Logging:LogLevel:Default"] = "Warning",
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        // Serve wwwroot and the framework's scripts from the build output (the test run is not a published app).
+        builder.WebHost.UseStaticWebAssets();
+
+        _app = MailtestHost.Build(builder);
+        await _app.Services.MigrateDatabaseAsync();
+        await _app.StartAsync();
+        await SeedAsync();
+    }
+
+    private async Task SeedAsync()
+    {
+        var tenancy = Services.GetRequiredService<TenancyAdministration>();
+        var issuer = Services.GetRequiredService<CredentialIssuer>();
+        Acme = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
+        var shop = await tenancy.CreateProjectAsync(Acme.Id, "Shop");
+        Staging = await tenancy.CreateEnvironmentAsync(shop.Id, "Staging", EnvironmentKind.Staging);
+        Dev = await tenancy.CreateEnvironmentAsync(shop.Id, "Dev", EnvironmentKind.Development);
+        var other = await tenancy.CreateOrganizationAsync("Other", Plan.Pro);
+        Foreign = await tenancy.CreateEnvironmentAsync((await tenancy.CreateProjectAsync(other.Id, "Secret")).Id, "Staging", EnvironmentKind.Staging);
+        foreach (var environment in new[] { Staging, Dev, Foreign })
+            _credentials[environment.Id] = await issuer.EnableWithCredentialsAsync(environment.Id);
+        Member = await tenancy.CreateUserAsync("member@acme.test", MemberPassword, isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(Acme.Id, Member.Email, OrganizationRole.Member);
+        // A plain member who holds project.mailtest.view on the project, and nothing in the other organization.
+        await using var db = await Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+        db.ProjectGrants.Add(new ProjectGrant { ProjectId = shop.Id, UserId = Member.Id, Permission = ProjectPermission.MailtestView });
+        await db.SaveChangesAsync();
+    }
+
+    public string UsernameOf(ProjectEnvironment environment) => _credentials[environment.Id].Username;
+
+    /// <summary>Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted (durable).</summary>
+    public async Task SendAsync(ProjectEnvironment environment, MimeMessage message, IEnumerable<string>? envelopeRecipients = null)
+    {
+        var credential = _credentials[environment.Id];
+        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true }; // the generated self-signed certificate
+        await client.ConnectAsync("127.0.0.1", Services.GetRequiredService<SmtpListeners>().StartTls!.Port, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(credential.Username, credential.Password);
+        var recipients = (envelopeRecipients ?? message.To.Mailboxes.Select(m => m.Address)).Select(a => new MailboxAddress("", a));
+        await client.SendAsync(message, message.From.Mailboxes.First(), recipients);
+        await client.DisconnectAsync(true);
+    }
+
+    /// <summary>The captured message with this subject (the store's own search), for tests that need its id.</summary>
+    public async Task<MessageListItem> FindAsync(ProjectEnvironment environment, string subject)
+    {
+        var page = await Store.ListAsync(new MessageListQuery([environment.Id], $"subject:\"{subject}\""));
+        return Assert.Single(page.Items);
+    }
+
+    /// <summary>Signs the member in through the sign-in page and opens the inbox.</summary>
+    public async Task<IPage> SignInToInboxAsync(IBrowserContext context)
+    {
+        var page = await context.NewPageAsync();
+        await page.GotoAsync(new Uri(WebAddress, "signin?returnUrl=%2Fdashboard%2Fmailtest").ToString());
+        await page.Locator("#email").FillAsync(Member.Email);
+        await page.Locator("#password").FillAsync(MemberPassword);
+        await page.Locator("button[type=submit]").ClickAsync();
+        await page.Locator("#inbox").WaitForAsync(new() { Timeout = 15_000 });
+        return page;
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            await _app.StopAsync();
+            await _app.DisposeAsync();
+        }
+        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+    }
+}

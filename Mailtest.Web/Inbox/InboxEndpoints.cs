@@ -1,0 +1,134 @@
+using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Preview;
+using Microsoft.AspNetCore.Mvc;
+using Microsoft.Extensions.Options;
+using MimeKit;
+
+namespace Mailtest.Web.Inbox;
+
+/// <summary>
+/// What the preview frame and the download links fetch. The frame is sandboxed (opaque origin, no
+/// cookies), so these endpoints are authorized by the message grant in the link (see
+/// <see cref="PreviewLinkSigner"/>), which the inbox mints only after AccessRules allowed the caller;
+/// the store is asked with the grant's environment only. A wrong, expired or foreign grant is a 404.
+/// Everything served carries nosniff and a CSP sandbox, so even opened on its own it runs no script.
+/// </summary>
+internal static class InboxEndpoints
+{
+    private const string LockedDown = "default-src 'none'; sandbox";
+
+    public static void Map(IEndpointRouteBuilder app)
+    {
+        // Anonymous at the HTTP layer on purpose: the grant is the authorization (cookies never reach the sandbox).
+        var messages = app.MapGroup(InboxLinks.MessagesPrefix).AllowAnonymous();
+        messages.MapGet("/{id:guid}/html", HtmlDocumentAsync);
+        messages.MapGet("/{id:guid}/cid/{contentId}", ContentIdPartAsync);
+        messages.MapGet("/{id:guid}/parts/{partPath}", AttachmentAsync);
+        messages.MapGet("/{id:guid}/raw", RawAsync);
+        app.MapGet(PreviewLinkSigner.ImageProxyPath, ImageProxyAsync).AllowAnonymous();
+    }
+
+    private static async Task<IResult> HtmlDocumentAsync(
+        HttpContext http, Guid id, [FromQuery(Name = "t")] string? token, [FromQuery] string? remote,
+        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, [FromServices] MessagePreviewRenderer renderer,
+        [FromServices] IOptions<InboxOptions> options, CancellationToken cancellationToken)
+    {
+        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        var message = await LoadAsync(grant, store, cancellationToken);
+        if (message is null) return Results.NotFound();
+
+        var blockRemote = remote == "blocked" || options.Value.DisableImageProxy;
+        var rendered = renderer.RenderHtml(message, new InboxLinks(grant), blockRemote);
+        var origin = $"{http.Request.Scheme}://{http.Request.Host}";
+        var imageSources = $"data: {origin}{InboxLinks.MessagesPrefix}/{id:N}/cid/" + (blockRemote ? "" : $" {origin}{PreviewLinkSigner.ImageProxyPath}");
+        var headers = http.Response.Headers;
+        headers.ContentSecurityPolicy =
+            $"default-src 'none'; img-src {imageSources}; style-src 'unsafe-inline'; font-src 'none'; form-action 'none'; " +
+            "base-uri 'none'; frame-ancestors 'self'; sandbox allow-popups allow-popups-to-escape-sandbox";
+        NoSniffNoCache(http);
+        return Results.Content(rendered?.Document ?? "<!DOCTYPE html><p>This message has no HTML part.</p>", "text/html; charset=utf-8");
+    }
+
+    private static async Task<IResult> ContentIdPartAsync(
+        HttpContext http, Guid id, string contentId, [FromQuery(Name = "t")] string? token,
+        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+    {
+        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        var message = await LoadAsync(grant, store, cancellationToken);
+        // Only images are shown inline; anything else a cid: points at stays a download in the Attachments tab.
+        if (message is null || MessageParts.ByContentId(message, contentId) is not { } part || !part.ContentType.StartsWith("image/", StringComparison.Ordinal))
+            return Results.NotFound();
+        http.Response.Headers.ContentSecurityPolicy = LockedDown;
+        NoSniffNoCache(http);
+        return Results.Bytes(Decode(part), part.ContentType);
+    }
+
+    private static async Task<IResult> AttachmentAsync(
+        HttpContext http, Guid id, string partPath, [FromQuery(Name = "t")] string? token,
+        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+    {
+        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        var message = await LoadAsync(grant, store, cancellationToken);
+        if (message is null || MessageParts.ByPath(message, partPath) is not { } part) return Results.NotFound();
+        http.Response.Headers.ContentSecurityPolicy = LockedDown;
+        NoSniffNoCache(http);
+        var fileName = MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin");
+        // A download, never rendered here: Content-Disposition: attachment with the cleaned name.
+        return Results.File(Decode(part), "application/octet-stream", fileName);
+    }
+
+    private static async Task<IResult> RawAsync(
+        HttpContext http, Guid id, [FromQuery(Name = "t")] string? token,
+        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+    {
+        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        var raw = await store.OpenRawAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken);
+        if (raw is null) return Results.NotFound();
+        http.Response.Headers.ContentSecurityPolicy = LockedDown;
+        NoSniffNoCache(http);
+        return Results.File(raw, "message/rfc822", $"message-{id:N}.eml");
+    }
+
+    private static async Task<IResult> ImageProxyAsync(
+        HttpContext http, [FromQuery] string? url, [FromQuery] string? sig,
+        [FromServices] PreviewLinkSigner signer, [FromServices] RemoteImageFetcher fetcher, [FromServices] IOptions<InboxOptions> options,
+        [FromServices] ILogger<RemoteImageFetcher> logger, CancellationToken cancellationToken)
+    {
+        if (options.Value.DisableImageProxy) return Results.NotFound();
+        if (url is null || !signer.IsValidImageSignature(url, sig) || !Uri.TryCreate(url, UriKind.Absolute, out var target))
+            return Results.StatusCode(StatusCodes.Status403Forbidden);
+        try
+        {
+            var image = await fetcher.FetchAsync(target, cancellationToken);
+            http.Response.Headers.ContentSecurityPolicy = LockedDown;
+            http.Response.Headers.XContentTypeOptions = "nosniff";
+            http.Response.Headers.CacheControl = "private, max-age=3600";
+            return Results.Bytes(image.Content, image.ContentType);
+        }
+        catch (ImageRefusedException refused)
+        {
+            logger.LogInformation("Image proxy refused {Host}: {Reason}", target.Host, refused.Message);
+            return Results.StatusCode(StatusCodes.Status502BadGateway);
+        }
+    }
+
+    private static async Task<MimeMessage?> LoadAsync(MessageGrant grant, IMessageStore store, CancellationToken cancellationToken)
+    {
+        await using var raw = await store.OpenRawAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken);
+        return raw is null ? null : await MimeMessage.LoadAsync(raw, cancellationToken);
+    }
+
+    private static byte[] Decode(MailPart part)
+    {
+        using var buffer = new MemoryStream();
+        MessageParts.WriteDecoded(part, buffer);
+        return buffer.ToArray();
+    }
+
+    private static void NoSniffNoCache(HttpContext http)
+    {
+        http.Response.Headers.XContentTypeOptions = "nosniff";
+        http.Response.Headers.CacheControl = "private, no-store";
+        http.Response.Headers["Referrer-Policy"] = "no-referrer";
+    }
+}
