@@ -116,7 +116,7 @@ public sealed class InboxSite : IAsyncLifetime
         await page.Locator("#email").FillAsync(Member.Email);
         await page.Locator("#password").FillAsync(MemberPassword);
         await page.Locator("button[type=submit]").ClickAsync();
-        await page.Locator("#inbox").WaitForAsync(new() { Timeout = 15_000 });
+        await page.Locator("#inbox[data-interactive=true]").WaitForAsync(new() { Timeout = 15_000 });
         return page;
     }
 
