@@ -4,6 +4,9 @@ using System.Text;
 using System.Text.Json;
 using Mailtest.Core.Audit;
 using Mailtest.Core.Data;
+using Mailtest.Core.Odoo;
+using Mailtest.Core.Security;
+using Microsoft.Extensions.Options;
 using Mailtest.Smtp;
 using Mailtest.Tests.Data;
 using Mailtest.Tests.Messages;
@@ -83,6 +86,10 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
         Assert.Equal(eml, raw.Stdout);
         var rawJson = Succeeded(await AdminAsync("messages", "raw", messageId.ToString(), "--json"));
         Assert.Equal(eml, Convert.FromBase64String(rawJson.Json.GetProperty("emlBase64").GetString()!));
+
+        await using var after = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: _dataDirectory);
+        await using var auditDb = await after.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+        Assert.Equal(2, await auditDb.AuditEntries.CountAsync(a => a.Action == AuditActions.BreakGlassMailAccess && a.Actor == "admin-cli" && a.EnvironmentId == environment.Id));
     }
 
     [Theory]
@@ -127,6 +134,33 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
         Assert.Equal((1, 0), (missingMessage.ExitCode, missingMessage.Stdout.Length));
         var missingEnvironment = await AdminAsync("messages", "list", Guid.NewGuid().ToString(), "--json");
         Assert.Equal((1, 0), (missingEnvironment.ExitCode, missingEnvironment.Stdout.Length));
+    }
+
+    [Fact]
+    public async Task An_environment_can_be_given_its_Odoo_database_which_is_stored_sealed()
+    {
+        var org = Succeeded(await AdminAsync("org", "create", "Acme", "--plan", "Pro", "--json"));
+        var project = Succeeded(await AdminAsync("project", "create", org.Id.ToString(), "ERP", "--json"));
+        const string odooDatabase = "Host=127.0.0.1;Port=5432;Database=acme_staging;Username=odoo;Password=Odoo-Secret-77";
+
+        var environment = Succeeded(await AdminAsync("env", "create", project.Id.ToString(), "Staging", "--kind", "staging",
+            "--odoo-version", "17", "--odoo-db", odooDatabase, "--json"));
+
+        Assert.Equal((17, true), (environment.Json.GetProperty("odooVersion").GetInt32(), environment.Json.GetProperty("hasOdooConnection").GetBoolean()));
+        Assert.DoesNotContain("Odoo-Secret-77", environment.Text + environment.Stderr);
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: _dataDirectory);
+        await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+        var stored = await db.Environments.SingleAsync(e => e.Id == environment.Id);
+        Assert.Equal(-1, stored.OdooConnectionEncrypted!.AsSpan().IndexOf("Odoo-Secret-77"u8));
+        var secret = new OdooConnectionSecret(core.Get<SecretBox>(), Options.Create(new OdooOptions()));
+        Assert.Equal("database \"acme_staging\" on 127.0.0.1:5432", secret.Open(stored).Description);
+
+        Assert.Equal(2, (await AdminAsync("env", "create", project.Id.ToString(), "Old", "--kind", "staging", "--odoo-version", "12", "--odoo-db", odooDatabase)).ExitCode);
+        Assert.Equal(2, (await AdminAsync("env", "create", project.Id.ToString(), "Half", "--kind", "staging", "--odoo-db", odooDatabase)).ExitCode);
+        var invalid = await AdminAsync("env", "create", project.Id.ToString(), "Broken", "--kind", "staging", "--odoo-version", "16", "--odoo-db", "Hots=nowhere;;Passw0rd", "--json");
+        Assert.Equal((1, 0), (invalid.ExitCode, invalid.Stdout.Length));
+        Assert.Contains("not a valid PostgreSQL connection string", invalid.Stderr);
+        Assert.False(await db.Environments.AnyAsync(e => e.Name == "Broken" || e.Name == "Old" || e.Name == "Half"));
     }
 
     [Fact]

@@ -35,7 +35,8 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         var administration = host.Services.GetRequiredService<TenancyAdministration>();
         var organization = await administration.CreateOrganizationAsync("Acme Agency", Plan.Pro);
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
-        await administration.CreateProjectAsync(organization.Id, "Webshop");
+        var webshop = await administration.CreateProjectAsync(organization.Id, "Webshop");
+        var production = await administration.CreateEnvironmentAsync(webshop.Id, "production", EnvironmentKind.Production);
 
         await using var context = await chromium.NewContextAsync();
         var page = await context.NewPageAsync();
@@ -50,7 +51,15 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         await page.WaitForURLAsync("**/environments");
         await WaitInteractiveAsync(page);
 
+        // Production says why it cannot be enabled, and the button stays disabled.
+        await page.GotoAsync(new Uri(host.WebAddress, $"/environments/{production.Id}?tab=mailtest").ToString());
+        await WaitInteractiveAsync(page);
+        await Expect(page.Locator("[data-testid=cannot-enable]")).ToContainTextAsync("Mailtest cannot be enabled on production environments");
+        await Expect(page.Locator("[data-testid=enable-mailtest]")).ToBeDisabledAsync();
+
         // Create an environment.
+        await page.GotoAsync(new Uri(host.WebAddress, "/environments").ToString());
+        await WaitInteractiveAsync(page);
         await page.FillAsync("input[data-testid=new-env-name], [data-testid=new-env-name] input", "staging-eu");
         await page.Keyboard.PressAsync("Tab");
         await page.ClickAsync("[data-testid=new-env-create]");
@@ -82,9 +91,8 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         Assert.True(sent.ExitCode == 0, sent.Output);
         var environmentId = Guid.Parse(page.Url.Split('/').Last().Split('?')[0]);
         Assert.Equal(1, await host.Services.GetRequiredService<IMessageStore>().CountAsync(environmentId));
-        await page.ReloadAsync();
+        await page.GotoAsync(new Uri(host.WebAddress, $"/environments/{environmentId}?tab=mailtest").ToString());
         await WaitInteractiveAsync(page);
-        await page.Locator(".mud-tab", new() { HasText = "Mailtest" }).ClickAsync();
         await Expect(page.Locator("[data-testid=mailtest-count]")).ToHaveTextAsync("1");
         await ScreenshotAsync(page, "mailtest-tab.png");
 

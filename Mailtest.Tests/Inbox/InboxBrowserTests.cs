@@ -42,7 +42,7 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
             else await route.ContinueAsync();
         });
         await page.ReloadAsync();
-        await page.Locator("#inbox").WaitForAsync(new() { Timeout = Wait });
+        await page.Locator("#inbox[data-interactive=true]").WaitForAsync(new() { Timeout = Wait });
         if (search is not null) await SearchAsync(page, search);
         return guarded;
     }
@@ -98,5 +98,146 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
         Assert.All(guarded.Requests, r => Assert.StartsWith(site.WebAddress.ToString(), r));
         Assert.All(frameRequests, r => Assert.Matches(@"/inbox/(messages/[0-9a-f]{32}/(html|cid/)|image-proxy\?)", r));
         Assert.True(await frame.Locator("script, iframe, form, input, object, embed, svg, base, meta[http-equiv]").CountAsync() == 0);
+    }
+
+    private static string Token() => Guid.NewGuid().ToString("N")[..10];
+
+    private static async Task BlurAsync(IPage page) => await page.EvaluateAsync("() => document.activeElement?.blur()");
+
+    private static async Task<List<string>> SubjectsAsync(IPage page) =>
+        [.. (await page.Locator(".inbox-message .inbox-message__subject").AllInnerTextsAsync()).Select(t => t.Trim())];
+
+    private static async Task ExpectSubjectsAsync(IPage page, params string[] expected)
+    {
+        // The list settles after the debounce and the query: wait for exactly these rows.
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        List<string> actual;
+        while (!(actual = await SubjectsAsync(page)).Order().SequenceEqual(expected.Order()) && DateTime.UtcNow < deadline)
+            await page.WaitForTimeoutAsync(50);
+        Assert.Equal(expected.Order(), actual.Order());
+    }
+
+    [Fact]
+    public async Task Mail_sent_by_smtp_appears_live_and_a_deletion_disappears_from_every_open_inbox()
+    {
+        var token = Token();
+        await using var first = await chromium.NewContextAsync();
+        await using var second = await chromium.NewContextAsync();
+        var reader = await OpenInboxAsync(first, token);
+        var colleague = await OpenInboxAsync(second, token);
+        await ExpectSubjectsAsync(reader.Page);
+
+        await site.SendAsync(site.Staging, Mail($"Live {token}", text: "Arrived while the inbox was open"));
+
+        await Row(reader.Page, $"Live {token}").WaitForAsync(new() { Timeout = Wait });
+        await Row(colleague.Page, $"Live {token}").WaitForAsync(new() { Timeout = Wait });
+        Assert.Equal("true", await Row(reader.Page, token).GetAttributeAsync("data-unread"));
+
+        await Row(reader.Page, token).ClickAsync();
+        await reader.Page.Locator("#inbox-delete").ClickAsync();
+        await reader.Page.Locator("#inbox-delete-confirm").ClickAsync();
+
+        await Row(colleague.Page, token).WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = Wait });
+        await Row(reader.Page, token).WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = Wait });
+        Assert.Empty((await site.Store.ListAsync(new([site.Staging.Id], token))).Items);
+    }
+
+    [Fact]
+    public async Task Every_keyboard_shortcut_works_and_typing_in_the_search_box_is_not_a_shortcut()
+    {
+        var token = Token();
+        foreach (var name in new[] { "Oldest", "Middle", "Newest" })
+            await site.SendAsync(site.Staging, Mail($"{name} {token}", html: $"<p>{name} html</p>", text: $"{name} text"));
+        await using var context = await chromium.NewContextAsync();
+        var page = (await OpenInboxAsync(context, token)).Page;
+        await ExpectSubjectsAsync(page, $"Newest {token}", $"Middle {token}", $"Oldest {token}");
+        await BlurAsync(page);
+        var selected = page.Locator(".inbox-message--selected .inbox-message__subject");
+        var activeTab = page.Locator(".mud-tab.mud-tab-active");
+
+        await page.Keyboard.PressAsync("j");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Newest {token}");
+        await page.Keyboard.PressAsync("j");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Middle {token}");
+        await Assertions.Expect(page.Locator(".inbox-preview__subject")).ToHaveTextAsync($"Middle {token}");
+        await page.Keyboard.PressAsync("k");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Newest {token}");
+
+        await Assertions.Expect(activeTab).ToHaveTextAsync("HTML");
+        await page.Keyboard.PressAsync("l");
+        await Assertions.Expect(activeTab).ToHaveTextAsync("Plain");
+        await Assertions.Expect(page.Locator("#inbox-plain")).ToHaveTextAsync("Newest text");
+        await page.Keyboard.PressAsync("h");
+        await page.Keyboard.PressAsync("h");
+        await Assertions.Expect(activeTab).ToHaveTextAsync("Attachments (0)");
+
+        await page.Keyboard.PressAsync("?");
+        await Assertions.Expect(page.Locator("#inbox-help-dialog")).ToBeVisibleAsync();
+        await page.Keyboard.PressAsync("Escape");
+        await Assertions.Expect(page.Locator("#inbox-help-dialog")).ToHaveCountAsync(0);
+
+        await page.Keyboard.PressAsync("/");
+        Assert.Equal("inbox-search", await page.EvaluateAsync<string>("() => document.activeElement.id"));
+        await page.Keyboard.PressAsync("End");
+        await page.Keyboard.TypeAsync("d?");
+        Assert.Equal($"{token}d?", await page.Locator("#inbox-search").InputValueAsync());
+        await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToHaveCountAsync(0);
+        await Assertions.Expect(page.Locator("#inbox-help-dialog")).ToHaveCountAsync(0);
+        await page.Locator("#inbox-search").FillAsync(token);
+        await ExpectSubjectsAsync(page, $"Newest {token}", $"Middle {token}", $"Oldest {token}");
+        await BlurAsync(page);
+
+        await page.Keyboard.PressAsync("j"); // Middle
+        await Assertions.Expect(selected).ToHaveTextAsync($"Middle {token}");
+        await page.Keyboard.PressAsync("d");
+        await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToContainTextAsync($"Middle {token}");
+        await page.Locator("#inbox-delete-confirm").ClickAsync();
+        await ExpectSubjectsAsync(page, $"Newest {token}", $"Oldest {token}");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Oldest {token}");
+        Assert.Equal(2, (await site.Store.ListAsync(new([site.Staging.Id], token))).Items.Count);
+    }
+
+    [Fact]
+    public async Task Search_finds_by_each_field()
+    {
+        var token = Token();
+        var invoice = Mail($"Invoice {token} ready", text: $"Your parcel zebra{token} is on its way", from: $"billing-{token}@shop.example", to: $"anna-{token}@example.com");
+        invoice.Body = new BodyBuilder { TextBody = $"Your parcel zebra{token} is on its way", Attachments = { { "invoice.pdf", new byte[100] } } }.ToMessageBody();
+        await site.SendAsync(site.Staging, invoice, [$"anna-{token}@example.com", $"hidden-{token}@example.com"]);
+        await site.SendAsync(site.Dev, Mail($"Welcome {token}", text: "Hello there", from: $"hello-{token}@shop.example", to: $"bob-{token}@example.com"));
+        await site.SendAsync(site.Foreign, Mail($"Secret {token}", text: "Another organization", to: $"anna-{token}@example.com"));
+        await using var context = await chromium.NewContextAsync();
+        var page = (await OpenInboxAsync(context)).Page;
+        var both = new[] { $"Invoice {token} ready", $"Welcome {token}" };
+
+        var expectations = new (string Query, string[] Subjects)[]
+        {
+            (token, both),                                              // words, across fields; never the other organization
+            ($"INVOICE {token}", [both[0]]),                            // case-insensitive
+            ($"from:billing-{token}", [both[0]]),
+            ($"to:bob-{token}", [both[1]]),
+            ($"to:hidden-{token}", [both[0]]),                          // envelope (Bcc) recipient
+            ($"subject:welcome {token}", [both[1]]),
+            ($"zebra{token}", [both[0]]),                               // body text
+            ($"\"parcel zebra{token}\"", [both[0]]),                    // quoted phrase
+            ($"has:attachment {token}", [both[0]]),
+            ($"-invoice {token}", [both[1]]),                           // negation
+            ($"is:unread {token}", both),
+            ($"before:2000-01-01 {token}", []),
+            ($"after:2000-01-01 {token}", both),
+        };
+        foreach (var (query, subjects) in expectations)
+        {
+            await page.Locator("#inbox-search").FillAsync(query);
+            await ExpectSubjectsAsync(page, subjects);
+        }
+
+        await page.Locator("#inbox-search").FillAsync(token);
+        await ExpectSubjectsAsync(page, both);
+        await page.Locator("#inbox-environment").SelectOptionAsync(new SelectOptionValue { Label = "Dev" });
+        await ExpectSubjectsAsync(page, both[1]);
+        var options = await page.Locator("#inbox-environment option").AllInnerTextsAsync();
+        Assert.DoesNotContain(options, o => o.Contains("Secret") || o == "Staging" && options.Count(x => x == "Staging") > 1);
+        Assert.Equal(["Acme / Shop"], await page.Locator("#inbox-environment optgroup").EvaluateAllAsync<string[]>("gs => gs.map(g => g.label)"));
     }
 }

@@ -87,6 +87,20 @@ public sealed class InboxSite : IAsyncLifetime
         await db.SaveChangesAsync();
     }
 
+    /// <summary>A new user, owner of a new organization with one Mailtest-enabled environment and no mail yet.</summary>
+    public async Task<(string Email, string Username)> NewcomerAsync()
+    {
+        var tenancy = Services.GetRequiredService<TenancyAdministration>();
+        var organization = await tenancy.CreateOrganizationAsync($"Newcomer {Guid.NewGuid():N}"[..18], Plan.Starter);
+        var project = await tenancy.CreateProjectAsync(organization.Id, "Website");
+        var environment = await tenancy.CreateEnvironmentAsync(project.Id, "Staging", EnvironmentKind.Staging);
+        var credential = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var email = $"new-{Guid.NewGuid():N}@example.test";
+        await tenancy.CreateUserAsync(email, MemberPassword, isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(organization.Id, email, OrganizationRole.Owner);
+        return (email, credential.Username);
+    }
+
     public string UsernameOf(ProjectEnvironment environment) => _credentials[environment.Id].Username;
 
     /// <summary>Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted (durable).</summary>
@@ -109,14 +123,14 @@ public sealed class InboxSite : IAsyncLifetime
     }
 
     /// <summary>Signs the member in through the sign-in page and opens the inbox.</summary>
-    public async Task<IPage> SignInToInboxAsync(IBrowserContext context)
+    public async Task<IPage> SignInToInboxAsync(IBrowserContext context, string? email = null)
     {
         var page = await context.NewPageAsync();
         await page.GotoAsync(new Uri(WebAddress, "signin?returnUrl=%2Fdashboard%2Fmailtest").ToString());
-        await page.Locator("#email").FillAsync(Member.Email);
+        await page.Locator("#email").FillAsync(email ?? Member.Email);
         await page.Locator("#password").FillAsync(MemberPassword);
         await page.Locator("button[type=submit]").ClickAsync();
-        await page.Locator("#inbox").WaitForAsync(new() { Timeout = 15_000 });
+        await page.Locator("#inbox[data-interactive=true]").WaitForAsync(new() { Timeout = 15_000 });
         return page;
     }
 

@@ -59,9 +59,11 @@ public sealed class MessagePreviewRendererTests
     [Fact]
     public void Harmless_formatting_stays()
     {
-        var document = Render("<html><head><style>p { color: red }</style></head><body><table><tr><td><b>Total</b></td></tr></table><p style=\"color: blue\">Thanks</p><a href=\"https://shop.example/order/1\">Your order</a></body></html>");
+        var document = Render("<html><head><style>p { color: red } .total { font-weight: bold }</style></head><body><table class=\"total\"><tr><td><b>Total</b></td></tr></table><p style=\"color: blue\">Thanks</p><a href=\"https://shop.example/order/1\">Your order</a></body></html>");
 
         Assert.Contains("<b>Total</b>", document);
+        Assert.Contains("class=\"total\"", document);
+        Assert.Contains(".total { font-weight: bold }", document);
         Assert.Matches(@"<style>p \{ color: rgba\(255, 0, 0", document);
         Assert.Contains("style=\"color: rgba(0, 0, 255, 1)\"", document);
         Assert.Contains("href=\"https://shop.example/order/1\"", document);

@@ -47,7 +47,7 @@ public static class MailHtmlSanitizer
         var attributes = new HashSet<string>(HtmlSanitizerDefaults.AllowedAttributes, StringComparer.OrdinalIgnoreCase);
         // `ping` and `formaction` would make requests of their own; `action` belongs to the removed forms.
         attributes.ExceptWith(["ping", "formaction", "action", "srcdoc"]);
-        attributes.UnionWith(["bgcolor", "background", "align", "valign", "width", "height", "border", "cellpadding", "cellspacing", "color", "face", "size", "target", "rel"]);
+        attributes.UnionWith(["class", "bgcolor", "background", "align", "valign", "width", "height", "border", "cellpadding", "cellspacing", "color", "face", "size", "target", "rel"]);
 
         var uriAttributes = new HashSet<string>(HtmlSanitizerDefaults.UriAttributes, StringComparer.OrdinalIgnoreCase) { "background" };
 
@@ -61,7 +61,6 @@ public static class MailHtmlSanitizer
             // @import and @font-face would load remote resources; media queries keep responsive templates working.
             AllowedAtRules = new HashSet<AngleSharp.Css.Dom.CssRuleType>([AngleSharp.Css.Dom.CssRuleType.Style, AngleSharp.Css.Dom.CssRuleType.Media]),
             AllowedSchemes = new HashSet<string>(["http", "https", "mailto", "cid", "data"], StringComparer.OrdinalIgnoreCase),
-            AllowedClasses = new HashSet<string>(StringComparer.OrdinalIgnoreCase),
             AllowDataAttributes = false,
         };
     }
