@@ -20,6 +20,7 @@ public static class AuditActions
     public const string ApiTokenCreated = "api-token.create";
     public const string ApiTokenRevoked = "api-token.revoke";
     public const string BreakGlassMailAccess = "admin.break-glass.mail";
+    public const string OdooConnectionChange = "odoo.connection.change";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);

@@ -22,6 +22,8 @@ public sealed class SmtpCaptureBackend(
 {
     public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
     public static readonly SmtpReply AuthenticationFailed = new(535, "5.7.8", "Authentication failed");
+    public static readonly SmtpReply TamperDetected =
+        new(535, "5.7.8", "Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix");
     public static readonly SmtpReply RotationInProgress = new(421, "4.7.0", "Credential rotation in progress, try again shortly");
     public static readonly SmtpReply CredentialsNoLongerValid = new(421, "4.7.0", "Credentials are no longer valid, authenticate again");
     public static readonly SmtpReply MessageTooLarge = new(552, "5.3.4", "Message exceeds fixed maximum message size");
@@ -44,6 +46,9 @@ public sealed class SmtpCaptureBackend(
 
         var environment = credential.Environment;
         var limits = plans.Value.For(credential.Plan);
+        // Odoo records the reply text in its mail queue: say why, so the user knows to re-enable.
+        if (environment.MailtestState == MailtestState.TamperDetected)
+            return SmtpLoginResult.Refused(TamperDetected);
         if (environment.MailtestState != MailtestState.Enabled || environment.Kind == EnvironmentKind.Production || !limits.MailtestAvailable)
             return SmtpLoginResult.Refused(AuthenticationFailed);
         if (environment.IsRotating)

@@ -18,6 +18,7 @@ public static class OdooRegistration
         builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section);
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OdooConnectionSecret>();
+        builder.Services.AddSingleton<OdooConnectionSettings>();
         builder.Services.AddSingleton<IOdooMailRouting, OdooMailRouting>();
         builder.Services.AddSingleton<OdooTamperMonitor>();
         builder.Services.AddSingleton<ISmtpLoginGuard, OdooTamperGuard>();

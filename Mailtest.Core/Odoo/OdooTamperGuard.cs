@@ -17,8 +17,7 @@ public sealed class OdooTamperGuard(
     TimeProvider time,
     ILogger<OdooTamperGuard> logger) : ISmtpLoginGuard
 {
-    public static readonly SmtpReply Refusal =
-        new(535, "5.7.8", "Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix");
+    public static readonly SmtpReply Refusal = SmtpCaptureBackend.TamperDetected;
 
     private readonly ConcurrentDictionary<Guid, RecentCheck> _recent = new();
 

@@ -12,6 +12,7 @@ using Mailtest.Tests.Data;
 using Mailtest.Tests.Messages;
 using Mailtest.Web.Admin;
 using Microsoft.EntityFrameworkCore;
+using Mailtest.Core.Tenancy;
 using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailtest.Tests.Admin;
@@ -39,6 +40,24 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
     {
         Assert.True(run.ExitCode == 0, $"exit {run.ExitCode}: {run.Stderr}");
         return run;
+    }
+
+    [Fact]
+    public async Task A_token_created_on_the_command_line_authenticates_as_its_user()
+    {
+        var user = Succeeded(await AdminAsync("user", "create", "qa@acme.example", "--password", "correct horse battery", "--json"));
+        var created = Succeeded(await AdminAsync("token", "create", "QA@acme.example", "--json"));
+        var token = created.Json.GetProperty("token").GetString()!;
+        Assert.StartsWith("mt_", token);
+
+        var unknown = await AdminAsync("token", "create", "nobody@acme.example", "--json");
+        Assert.Equal((1, ""), (unknown.ExitCode, unknown.Text));
+        Assert.Contains("no user with the email nobody@acme.example", unknown.Stderr);
+
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: _dataDirectory);
+        var authenticated = await core.Get<ApiTokens>().AuthenticateAsync(token);
+        Assert.Equal(user.Id, authenticated?.Id);
+        Assert.Null(await core.Get<ApiTokens>().AuthenticateAsync(token + "x"));
     }
 
     [Fact]

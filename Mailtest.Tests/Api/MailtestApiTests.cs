@@ -232,4 +232,45 @@ public sealed class MailtestApiTests : IAsyncLifetime
         var active = await db.SmtpCredentials.AsNoTracking().Where(c => c.Username == username && c.RevokedUtc == null).ToListAsync();
         return active.Any(c => issuer.Matches(password, c.PasswordHash));
     }
+
+    [Fact]
+    public async Task The_Odoo_connection_is_set_sealed_refused_while_enabled_and_cleared_through_the_API()
+    {
+        var org = await OrganizationAsync();
+        const string connection = "Host=odoo-db.internal;Database=shop;Username=odoo;Password=s3cret-odoo-pass";
+        var url = $"/api/v1/environments/{org.StagingId}/odoo";
+
+        Assert.Equal(HttpStatusCode.NoContent, (await org.Owner.PutAsJsonAsync(url, new { version = 17, connectionString = connection })).StatusCode);
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
+        {
+            var environment = await db.Environments.SingleAsync(e => e.Id == org.StagingId);
+            Assert.Equal(17, environment.OdooVersion);
+            Assert.DoesNotContain("s3cret-odoo-pass", System.Text.Encoding.UTF8.GetString(environment.OdooConnectionEncrypted!));
+            Assert.Equal("database \"shop\" on odoo-db.internal:5432",
+                _host.Services.GetRequiredService<Mailtest.Core.Odoo.OdooConnectionSecret>().Open(environment).Description);
+            Assert.All(await db.AuditEntries.Where(a => a.EnvironmentId == org.StagingId).ToListAsync(),
+                entry => Assert.DoesNotContain("s3cret", entry.Detail ?? ""));
+        }
+
+        var unsupported = await ProblemAsync(await org.Owner.PutAsJsonAsync(url, new { version = 12, connectionString = connection }), HttpStatusCode.BadRequest);
+        Assert.Contains("Odoo 13 to 19", unsupported.GetProperty("detail").GetString());
+
+        var (member, _) = await ClientAsync(org.OrganizationId);
+        await ProblemAsync(await member.PutAsJsonAsync(url, new { version = 16, connectionString = connection }), HttpStatusCode.NotFound);
+
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
+            await db.Environments.Where(e => e.Id == org.StagingId).ExecuteUpdateAsync(u => u.SetProperty(e => e.MailtestState, MailtestState.Enabled));
+        var whileEnabled = await ProblemAsync(await org.Owner.DeleteAsync(url), HttpStatusCode.Conflict);
+        Assert.Contains("Disable Mailtest", whileEnabled.GetProperty("detail").GetString());
+
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
+            await db.Environments.Where(e => e.Id == org.StagingId).ExecuteUpdateAsync(u => u.SetProperty(e => e.MailtestState, MailtestState.Disabled));
+        Assert.Equal(HttpStatusCode.NoContent, (await org.Owner.DeleteAsync(url)).StatusCode);
+        await using (var db = await _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
+        {
+            var cleared = await db.Environments.SingleAsync(e => e.Id == org.StagingId);
+            Assert.Null(cleared.OdooVersion);
+            Assert.Null(cleared.OdooConnectionEncrypted);
+        }
+    }
 }

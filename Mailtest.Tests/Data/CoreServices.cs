@@ -1,3 +1,4 @@
+using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
@@ -55,6 +56,7 @@ public sealed class CoreServices : IAsyncDisposable
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddMailtestData();
+        builder.AddAudit();
         builder.AddTenancy();
         builder.AddMessageStore();
         builder.AddCapture();

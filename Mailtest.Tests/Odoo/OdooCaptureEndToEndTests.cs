@@ -52,9 +52,8 @@ public sealed class OdooCaptureEndToEndTests(PostgresServer postgres)
             : "UPDATE ir_mail_server SET smtp_host = 'smtp.sales.example.com' WHERE name = 'Archived first'");
         // On 17 Odoo now picks 'Sales' for this sender; a mail that still goes through our row is refused.
         var refused = await SendAsOdooAsync(odoo, "Order S00003", throughRow: version >= 16 ? "Mailtest capture (do not edit)" : null);
-        // smtplib tries PLAIN, then LOGIN: the guard's "tampering detected" text answers the first attempt, and the
-        // capture backend's generic 535 for a TamperDetected environment answers the second, which Odoo reports.
-        Assert.StartsWith("refused 535 5.7.8 Authentication failed", refused);
+        // smtplib tries PLAIN, then LOGIN: both are answered with the tamper text, which Odoo records on the mail.
+        Assert.Equal("refused 535 5.7.8 Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix", refused);
         Assert.Equal(2, await store.CountAsync(environmentId));
         await using (var db = await host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
             Assert.Equal(MailtestState.TamperDetected, (await db.Environments.SingleAsync(e => e.Id == environmentId)).MailtestState);

@@ -29,6 +29,7 @@ public static class AdminVerbs
         ("credentials", "issue") => IssueCredentials(a),
         ("messages", "list") => ListMessages(a),
         ("messages", "raw") => RawMessage(a),
+        ("token", "create") => CreateApiToken(a),
         _ => throw new AdminUsageException($"Unknown command `{a.Noun} {a.Verb}`."),
     };
 
@@ -57,7 +58,7 @@ public static class AdminVerbs
     }
 
     /// <summary>Odoo major versions Mailtest can reconfigure (approach D for 13–15, C for 16 and later).</summary>
-    public const int OldestOdoo = 13, NewestOdoo = 19;
+    public const int OldestOdoo = OdooConnectionSettings.OldestVersion, NewestOdoo = OdooConnectionSettings.NewestVersion;
 
     private static AdminVerb CreateEnvironment(AdminArguments a)
     {
@@ -130,6 +131,24 @@ public static class AdminVerbs
             var membership = await services.GetRequiredService<TenancyAdministration>().AddMemberAsync(organizationId, email, role, ct);
             await output.WriteAsync(new { membership.OrganizationId, membership.UserId, Email = TenancyAdministration.NormalizeEmail(email), membership.Role },
                 $"{email} is now {membership.Role.ToString().ToLowerInvariant()} of organization {membership.OrganizationId}", ct);
+        };
+    }
+
+    /// <summary>An API token for scripts: printed once, only its hash is kept.</summary>
+    private static AdminVerb CreateApiToken(AdminArguments a)
+    {
+        a.Expect(1, "name");
+        var email = a.Positionals[0];
+        var name = a.Option("name") ?? "admin-cli";
+        return async (services, output, ct) =>
+        {
+            var normalized = TenancyAdministration.NormalizeEmail(email);
+            await using var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
+            var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Email == normalized, ct)
+                ?? throw new TenancyException($"There is no user with the email {normalized}.");
+            var created = await services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, name, cancellationToken: ct);
+            await output.WriteAsync(new { created.Id, created.Token, UserId = user.Id },
+                $"API token for {normalized} (shown once): {created.Token}", ct);
         };
     }
 

@@ -1,5 +1,6 @@
 using System.Security.Claims;
 using Mailtest.Core.Capture;
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Mailtest.Web.Accounts;
 
@@ -12,6 +13,7 @@ public sealed record EnableResponse(string Host, int Port, string Encryption, st
 public sealed record RotateResponse(string Username, string Password);
 public sealed record DisableResponse(int KeptMessages, DateTime KeptUntil);
 public sealed record KillSwitchRequest(bool? Enabled);
+public sealed record OdooConnectionRequest(int? Version, string? ConnectionString);
 public sealed record KillSwitchResponse(bool Enabled);
 
 /// <summary>Environments and the Mailtest lifecycle; every rule is Core's (<see cref="MailtestLifecycle"/>).</summary>
@@ -60,6 +62,21 @@ internal static class EnvironmentEndpoints
         {
             var d = await lifecycle.DisableAsync(CallerOf(http), id, http.RequestAborted);
             return new DisableResponse(d.KeptMessages, d.KeptUntilUtc);
+        });
+
+        // The Odoo connection is write-only: it is sealed at rest and never returned.
+        api.MapPut("/environments/{id:guid}/odoo", async (Guid id, OdooConnectionRequest? request, HttpContext http, OdooConnectionSettings settings) =>
+        {
+            if (request?.Version is not { } version || string.IsNullOrWhiteSpace(request.ConnectionString))
+                throw new TenancyException("Send a JSON body like { \"version\": 17, \"connectionString\": \"Host=...;Database=...;Username=...;Password=...\" }.");
+            await settings.SetAsync(CallerOf(http), id, version, request.ConnectionString, http.RequestAborted);
+            return Results.NoContent();
+        });
+
+        api.MapDelete("/environments/{id:guid}/odoo", async (Guid id, HttpContext http, OdooConnectionSettings settings) =>
+        {
+            await settings.ClearAsync(CallerOf(http), id, http.RequestAborted);
+            return Results.NoContent();
         });
 
         api.MapPut("/admin/kill-switch", async (KillSwitchRequest? request, HttpContext http, MailtestLifecycle lifecycle) =>

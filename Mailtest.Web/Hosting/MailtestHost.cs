@@ -30,6 +30,9 @@ public static class MailtestHost
             ContentRootPath = AppContext.BaseDirectory,
         });
 
+        // Serves blazor.web.js and MudBlazor's files straight from the build output under `dotnet run`
+        // (a published folder has them in wwwroot; there this is a no-op).
+        builder.WebHost.UseStaticWebAssets();
         builder.AddWebEndpoint();
         builder.AddMailtestData();
         builder.AddMailtestScheduler();
