@@ -15,7 +15,7 @@ namespace Mailtest.Tests.E2E;
 
 /// <summary>
 /// The whole Mailtest lifecycle as a user meets it, in real Chromium against the real host, with
-/// mail sent by Python's smtplib the way Odoo sends it. Also writes the screenshots in docs/screenshots.
+/// mail sent by Python's smtplib the way Odoo sends it. Also takes the screenshots shown in the README.
 /// </summary>
 public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
 {
@@ -128,18 +128,12 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
     private static Task WaitInteractiveAsync(IPage page) =>
         page.Locator("#blazor-interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 
+    /// <summary>Screenshots go to a temporary folder; set MAILTEST_SCREENSHOTS=docs/screenshots to refresh the README's.</summary>
     private static async Task ScreenshotAsync(IPage page, string name)
     {
-        var directory = Path.Combine(RepositoryRoot(), "docs", "screenshots");
+        var directory = Environment.GetEnvironmentVariable("MAILTEST_SCREENSHOTS") ?? Path.Combine(Path.GetTempPath(), "mailtest-screenshots");
         Directory.CreateDirectory(directory);
         await page.ScreenshotAsync(new() { Path = Path.Combine(directory, name) });
-    }
-
-    private static string RepositoryRoot()
-    {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Mailtest.sln"))) directory = directory.Parent;
-        return directory?.FullName ?? throw new InvalidOperationException("Mailtest.sln was not found above the test binaries.");
     }
 
     // SMTP(host, port), starttls(), login(), send_message: the calls Odoo's ir.mail_server makes.
