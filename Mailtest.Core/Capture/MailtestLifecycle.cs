@@ -44,6 +44,7 @@ public sealed class MailtestLifecycle(
     AccessRules access,
     CredentialIssuer credentials,
     KillSwitch killSwitch,
+    SmtpCredentialCache credentialCache,
     AuditLog audit,
     IOptions<PlanOptions> plans,
     IOptions<SmtpOptions> smtp,
@@ -251,14 +252,10 @@ public sealed class MailtestLifecycle(
     }
 
     /// <summary>
-    /// The SMTP side caches credentials and environment state for AUTH: after a change here it must
-    /// forget this environment at once (the rotation flag, a disable). LEAD: when the capture branch
-    /// is merged, call <c>CredentialCache.Invalidate(environmentId)</c> here.
+    /// AUTH reads credentials and environment state from a short cache: after a change here (the
+    /// rotation flag, a state change) this node must forget the environment at once.
     /// </summary>
-    private void EnvironmentChanged(Guid environmentId)
-    {
-        _ = environmentId;
-    }
+    private void EnvironmentChanged(Guid environmentId) => credentialCache.Invalidate(environmentId);
 
     private DateTime Now => clock.GetUtcNow().UtcDateTime;
 }

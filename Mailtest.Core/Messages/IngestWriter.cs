@@ -14,7 +14,7 @@ public sealed record PreparedMessage(CapturedMessage Summary, MessageContent Con
 /// and SQLite's single writer is never fought over. Each caller is released only after the commit
 /// that holds its message (then, and only then, may SMTP answer 250).
 /// </summary>
-public sealed class IngestWriter : IAsyncDisposable
+public sealed class IngestWriter : IAsyncDisposable, IDisposable
 {
     /// <summary>At most this many messages, or this many sealed bytes, per transaction.</summary>
     private const int MaxBatchMessages = 100;
@@ -94,6 +94,9 @@ public sealed class IngestWriter : IAsyncDisposable
         await using var db = await _dbFactory.CreateDbContextAsync();
         foreach (var pending in batch)
         {
+            // A retry after a failed batch must not reuse keys handed out inside the rolled-back transaction.
+            foreach (var attachment in pending.Message.Summary.Attachments) attachment.Id = 0;
+            pending.Message.Search.Id = 0;
             db.Messages.Add(pending.Message.Summary);
             db.MessageContents.Add(pending.Message.Content);
             db.MessageSearchEntries.Add(pending.Message.Search);
@@ -113,6 +116,10 @@ public sealed class IngestWriter : IAsyncDisposable
         }
     }
 
+    /// <summary>Stops taking messages; what is queued is still written by the running loop.</summary>
+    public void Dispose() => _queue.Writer.TryComplete();
+
+    /// <summary>Stops taking messages and waits until everything queued is written.</summary>
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();

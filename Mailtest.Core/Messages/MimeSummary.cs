@@ -30,8 +30,9 @@ public sealed record MimeSummary(
             var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, cancellationToken);
             return FromMessage(message, cancellationToken);
         }
-        catch (FormatException)
+        catch (Exception unreadable) when (unreadable is not OperationCanceledException)
         {
+            // Whatever MimeKit cannot make sense of is still stored: raw bytes, envelope, size.
             return Unreadable;
         }
     }

@@ -22,11 +22,10 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
         if (_counters.TryGetValue(organizationId, out var counter) && clock.GetUtcNow() - counter.CountedAt < RecountAfter)
             return counter.Figures;
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var totals = await db.Messages.Where(m => m.OrganizationId == organizationId)
-            .GroupBy(m => 1)
-            .Select(g => new { Count = g.LongCount(), Bytes = g.Sum(m => m.Size) })
-            .SingleOrDefaultAsync(cancellationToken);
-        var fresh = new Counter(new UsageFigures(totals?.Count ?? 0, totals?.Bytes ?? 0), clock.GetUtcNow());
+        var messages = db.Messages.Where(m => m.OrganizationId == organizationId);
+        var count = await messages.LongCountAsync(cancellationToken);
+        var bytes = await messages.SumAsync(m => (long?)m.Size, cancellationToken) ?? 0;
+        var fresh = new Counter(new UsageFigures(count, bytes), clock.GetUtcNow());
         _counters[organizationId] = fresh;
         return fresh.Figures;
     }

@@ -48,6 +48,9 @@ public sealed record SearchQuery(IReadOnlyList<SearchTerm> Terms)
 {
     public static readonly SearchQuery Empty = new([]);
 
+    /// <summary>Terms beyond this many are ignored: each is a clause, and a pasted page of text must not become a query planner's problem.</summary>
+    public const int MaxTerms = 20;
+
     public bool IsEmpty => Terms.Count == 0;
 
     public static SearchQuery Parse(string? text)
@@ -55,7 +58,7 @@ public sealed record SearchQuery(IReadOnlyList<SearchTerm> Terms)
         if (string.IsNullOrWhiteSpace(text)) return Empty;
         var terms = new List<SearchTerm>();
         var position = 0;
-        while (position < text.Length)
+        while (position < text.Length && terms.Count < MaxTerms)
         {
             if (char.IsWhiteSpace(text[position])) { position++; continue; }
             var negated = text[position] == '-' && position + 1 < text.Length && !char.IsWhiteSpace(text[position + 1]);

@@ -1,3 +1,4 @@
+using Mailtest.Core.Audit;
 using Mailtest.Core.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -46,8 +47,28 @@ public sealed class NotFoundException(string message) : Exception(message);
 /// on its projects; members hold what they were granted per project. Platform administrators see
 /// organizations in the admin pages, but reading their mail is a separate, audited break-glass.
 /// </summary>
-public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory)
+public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, AuditLog audit)
 {
+    /// <summary>
+    /// Break-glass: a platform administrator reads an organization's mail for incident response.
+    /// Refused to everyone else; every use is written to the audit log (who, when, why, from where)
+    /// before the environments are handed out.
+    /// </summary>
+    public async Task<IReadOnlyList<ProjectEnvironment>> BreakGlassEnvironmentsAsync(Caller caller, Guid organizationId, string reason, CancellationToken cancellationToken = default)
+    {
+        if (!caller.IsPlatformAdmin)
+            throw new AccessDeniedException("Only platform administrators can open an organization's mail, and only for incident response.");
+        reason = reason.Trim();
+        if (reason.Length is < 5 or > 500)
+            throw new AccessDeniedException("Say why you need to read this organization's mail (5 to 500 characters); it is written to the audit log.");
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!await db.Organizations.AnyAsync(o => o.Id == organizationId, cancellationToken))
+            throw new NotFoundException("There is no such organization.");
+        await audit.RecordAsync(caller, AuditActions.BreakGlassMailAccess, organizationId, detail: reason, cancellationToken: cancellationToken);
+        return await db.Environments.Include(e => e.Project!).ThenInclude(p => p.Organization).AsNoTracking()
+            .Where(e => e.Project!.OrganizationId == organizationId).OrderBy(e => e.Name).ToListAsync(cancellationToken);
+    }
+
     /// <summary>The environments whose mail the caller may read.</summary>
     public async Task<IReadOnlyList<ProjectEnvironment>> ViewableEnvironmentsAsync(Caller caller, CancellationToken cancellationToken = default)
     {

@@ -32,6 +32,7 @@ internal static class SmtpReplies
     public static readonly SmtpReply TlsNotAvailable = new(454, "4.7.0", "TLS not available due to temporary reason");
     public static readonly SmtpReply MessageTooBig = new(552, "5.3.4", "Message exceeds fixed maximum message size");
     public static readonly SmtpReply TooManyRecipients = new(452, "4.5.3", "Too many recipients");
+    public static readonly SmtpReply TemporaryAuthenticationFailure = new(454, "4.7.0", "Temporary authentication failure");
     public static readonly SmtpReply LocalError = new(451, "4.3.0", "Local error in processing");
 
     public static readonly SmtpReply Banned = new(421, "4.7.0", "Too many failed logins from your address, try again later");

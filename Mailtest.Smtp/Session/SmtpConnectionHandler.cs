@@ -1,6 +1,4 @@
 using System.Net;
-using Mailtest.Smtp.Protection;
-using Mailtest.Smtp.Protocol;
 using Mailtest.Smtp.Tls;
 using Microsoft.AspNetCore.Connections;
 using Microsoft.Extensions.DependencyInjection;
@@ -16,7 +14,6 @@ namespace Mailtest.Smtp.Session;
 internal sealed class SmtpConnectionHandler(
     IServiceScopeFactory scopes,
     SmtpSessionServices services,
-    ConnectionsPerIp connections,
     IHostApplicationLifetime lifetime,
     ILogger<SmtpConnectionHandler> logger) : ConnectionHandler
 {
@@ -33,23 +30,10 @@ internal sealed class SmtpConnectionHandler(
         await using var pipe = new SecurableDuplexPipe(connection.Transport);
         try
         {
-            if (!connections.TryAcquire(remote.Address))
-            {
-                using var refused = new SmtpSession(pipe, remote, RefusingBackend.Instance, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
-                await refused.RefuseAsync(SmtpReplies.TooManyConnections, implicitTls);
-                return;
-            }
-            try
-            {
-                await using var scope = scopes.CreateAsyncScope();
-                var backend = scope.ServiceProvider.GetRequiredService<ISmtpBackend>();
-                using var session = new SmtpSession(pipe, remote, backend, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
-                await session.RunAsync(implicitTls);
-            }
-            finally
-            {
-                connections.Release(remote.Address);
-            }
+            await using var scope = scopes.CreateAsyncScope();
+            var backend = scope.ServiceProvider.GetRequiredService<ISmtpBackend>();
+            using var session = new SmtpSession(pipe, remote, backend, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
+            await session.RunAsync(implicitTls);
         }
         catch (Exception e)
         {
@@ -61,15 +45,5 @@ internal sealed class SmtpConnectionHandler(
             await connection.Transport.Output.CompleteAsync();
             await connection.Transport.Input.CompleteAsync();
         }
-    }
-
-    /// <summary>Stands in for the backend on connections refused before a scope is worth creating.</summary>
-    private sealed class RefusingBackend : ISmtpBackend
-    {
-        public static readonly RefusingBackend Instance = new();
-        public ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken) => throw new NotSupportedException();
-        public ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken) => throw new NotSupportedException();
     }
 }

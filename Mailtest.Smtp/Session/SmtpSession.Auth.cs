@@ -34,8 +34,24 @@ internal sealed partial class SmtpSession
         if (credentials is null)
             return CommandResult.Close; // the client left mid-exchange
         var (username, password) = SplitCredentials(((AuthAnswer.Decoded)credentials).Text);
+        if (_services.Ban.IsBanned(RemoteAddress))
+        {
+            // Banned meanwhile through another connection: no more guesses on this one either.
+            await ReplyAsync(SmtpReplies.Banned);
+            return CommandResult.Close;
+        }
 
-        var result = await _backend.AuthenticateAsync(username, password, Peer, _lifetime.Token);
+        SmtpLoginResult result;
+        try
+        {
+            result = await _backend.AuthenticateAsync(username, password, Peer, _lifetime.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _services.Logger.LogError(e, "Checking an SMTP login from {Remote} failed", _remote); // never the credentials
+            await ReplyAsync(SmtpReplies.TemporaryAuthenticationFailure);
+            return CommandResult.Refused;
+        }
         if (result is { Succeeded: true, Mailbox: { } mailbox })
         {
             _mailbox = mailbox;

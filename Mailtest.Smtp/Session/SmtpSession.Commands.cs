@@ -74,6 +74,7 @@ internal sealed partial class SmtpSession
     private void DropPlaintextAfterStartTls()
     {
         long dropped = 0;
+        _skippingLongLine = false;
         while (_pipe.Input.TryRead(out var result))
         {
             dropped += result.Buffer.Length;
@@ -113,9 +114,19 @@ internal sealed partial class SmtpSession
             await ReplyAsync(SmtpReplies.MessageTooBig);
             return CommandResult.Refused;
         }
-        if (await _backend.CheckSenderAsync(_mailbox!, command.DeclaredSize, _lifetime.Token) is { } refusal)
+        SmtpReply? refusal;
+        try
         {
-            await ReplyAsync(refusal);
+            refusal = await _backend.CheckSenderAsync(_mailbox!, command.DeclaredSize, _lifetime.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _services.Logger.LogError(e, "Checking the sender of {Remote} failed", _remote);
+            refusal = SmtpReplies.LocalError;
+        }
+        if (refusal is not null)
+        {
+            await ReplyAsync(refusal.Value);
             return CommandResult.Refused;
         }
         _reversePath = command.ReversePath;

@@ -52,37 +52,47 @@ internal sealed partial class SmtpSession : ISmtpCommandHandlers, IDisposable
     /// <summary>Greets (or refuses) and serves commands until QUIT, a 421, a timeout or the peer leaving.</summary>
     public async Task RunAsync(bool implicitTls)
     {
-        await GuardAsync(async () =>
+        // Counted before any TLS work, so one address cannot hold more handshakes open than sessions.
+        var admitted = _services.Connections.TryAcquire(RemoteAddress);
+        try
         {
-            if (implicitTls && !await TryHandshakeAsync())
-                return;
-            if (_services.Ban.IsBanned(RemoteAddress))
+            await GuardAsync(async () =>
             {
-                await ReplyAsync(SmtpReplies.Banned);
-                return;
-            }
-            if (await _backend.CheckConnectionAsync(Peer, _lifetime.Token) is { } refusal)
-            {
-                await ReplyAsync(refusal);
-                return;
-            }
-            await ReplyLinesAsync(220, [$"{_options.ServerName} ESMTP Mailtest ready"]);
-            while (!_closeRequested)
-            {
-                var command = await ReadLineAsync(SmtpCommandParser.Parse, new OverlongLine(), _options.CommandTimeout, SmtpReplies.CommandTimeout);
-                if (command is null)
-                    return; // the client closed the connection
-                await ExecuteAsync(command);
-            }
-        });
+                if (!admitted && implicitTls)
+                    return; // not worth a handshake just to say no
+                if (implicitTls && !await TryHandshakeAsync())
+                    return;
+                if (!admitted)
+                    await ReplyAsync(SmtpReplies.TooManyConnections);
+                else if (_services.Ban.IsBanned(RemoteAddress))
+                    await ReplyAsync(SmtpReplies.Banned);
+                else
+                    await ServeAsync();
+            });
+        }
+        finally
+        {
+            if (admitted)
+                _services.Connections.Release(RemoteAddress);
+        }
     }
 
-    /// <summary>Answers a connection the handler will not serve (e.g. too many from one IP), then ends.</summary>
-    public Task RefuseAsync(SmtpReply reply, bool implicitTls) => GuardAsync(async () =>
+    private async Task ServeAsync()
     {
-        if (!implicitTls || await TryHandshakeAsync())
-            await ReplyAsync(reply);
-    });
+        if (await _backend.CheckConnectionAsync(Peer, _lifetime.Token) is { } refusal)
+        {
+            await ReplyAsync(refusal);
+            return;
+        }
+        await ReplyLinesAsync(220, [$"{_options.ServerName} ESMTP Mailtest ready"]);
+        while (!_closeRequested)
+        {
+            var command = await ReadLineAsync(SmtpCommandParser.Parse, new OverlongLine(), _options.CommandTimeout, SmtpReplies.CommandTimeout);
+            if (command is null)
+                return; // the client closed the connection
+            await ExecuteAsync(command);
+        }
+    }
 
     private async Task ExecuteAsync(SmtpCommand command)
     {
@@ -225,8 +235,13 @@ internal sealed partial class SmtpSession : ISmtpCommandHandlers, IDisposable
         catch (SmtpSessionEnded)
         {
         }
-        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException
-            || (e is OperationCanceledException && _sessionDeadline.IsCancellationRequested))
+        catch (OperationCanceledException) when (_lifetime.IsCancellationRequested)
+        {
+            // Shutdown or the session deadline came while the backend or a write was busy.
+            if (WhyEnded(SmtpReplies.CommandTimeout) is { } reply)
+                await TrySendFinalReplyAsync(reply);
+        }
+        catch (Exception e) when (e is IOException or ConnectionAbortedException or ObjectDisposedException)
         {
             _services.Logger.LogDebug(e, "SMTP connection from {Remote} ended abruptly", _remote);
         }

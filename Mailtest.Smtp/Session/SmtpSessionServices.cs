@@ -11,6 +11,7 @@ internal sealed class SmtpSessionServices(
     IOptions<SmtpOptions> options,
     TimeProvider time,
     AuthFailureBan ban,
+    ConnectionsPerIp connections,
     SmtpCertificateSource certificates,
     MessageSpool spool,
     ILogger<SmtpSession> logger)
@@ -18,6 +19,7 @@ internal sealed class SmtpSessionServices(
     public SmtpOptions Options => options.Value;
     public TimeProvider Time { get; } = time;
     public AuthFailureBan Ban { get; } = ban;
+    public ConnectionsPerIp Connections { get; } = connections;
     public SmtpCertificateSource Certificates { get; } = certificates;
     public MessageSpool Spool { get; } = spool;
     public ILogger<SmtpSession> Logger { get; } = logger;

@@ -19,9 +19,12 @@ public sealed class CoreServices : IAsyncDisposable
 {
     private readonly IHost _host;
 
-    private CoreServices(IHost host, string dataDirectory, DatabaseProvider provider)
+    private readonly bool _ownsDataDirectory;
+
+    private CoreServices(IHost host, string dataDirectory, DatabaseProvider provider, bool ownsDataDirectory)
     {
         _host = host;
+        _ownsDataDirectory = ownsDataDirectory;
         DataDirectory = dataDirectory;
         Provider = provider;
     }
@@ -32,9 +35,11 @@ public sealed class CoreServices : IAsyncDisposable
 
     public T Get<T>() where T : notnull => Services.GetRequiredService<T>();
 
+    /// <param name="dataDirectory">An existing directory to share (left in place on dispose); by default a temp one of its own.</param>
     public static async Task<CoreServices> StartAsync(DatabaseProvider provider, PostgresServer? postgres = null,
         IDictionary<string, string?>? settings = null, Action<IServiceCollection>? configure = null, string? dataDirectory = null)
     {
+        var ownsDataDirectory = dataDirectory is null;
         dataDirectory ??= Path.Combine(Path.GetTempPath(), $"mailtest-core-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dataDirectory);
         var configuration = new Dictionary<string, string?>
@@ -56,7 +61,7 @@ public sealed class CoreServices : IAsyncDisposable
         configure?.Invoke(builder.Services);
         var host = builder.Build();
         await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
-        return new CoreServices(host, dataDirectory, provider);
+        return new CoreServices(host, dataDirectory, provider, ownsDataDirectory);
     }
 
     /// <summary>A new organization, project and environment of their own.</summary>
@@ -94,6 +99,7 @@ public sealed class CoreServices : IAsyncDisposable
         if (_host is IAsyncDisposable asyncDisposable) await asyncDisposable.DisposeAsync();
         else _host.Dispose();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_ownsDataDirectory) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -290,4 +290,23 @@ public sealed class MailtestLifecycleTests(PostgresServer postgres) : IAsyncLife
         var entries = await db.AuditEntries.Where(a => a.ActorUserId == admin.Id).OrderBy(a => a.Id).Select(a => a.Action + ":" + a.Detail).ToListAsync();
         Assert.Equal(["platform.kill-switch:on", "platform.kill-switch:off"], entries);
     }
+
+    [Fact]
+    public async Task Break_glass_access_to_an_organizations_mail_is_for_platform_admins_and_audited()
+    {
+        var scene = await _world.SceneAsync();
+        var admin = await _world.UserAsync(isPlatformAdmin: true);
+        var adminCaller = new Caller(admin.Id, admin.Email, true, "192.0.2.77");
+        var access = (AccessRules)_world.Services.GetService(typeof(AccessRules))!;
+
+        await Assert.ThrowsAsync<AccessDeniedException>(() => access.BreakGlassEnvironmentsAsync(scene.Owner, scene.Organization.Id, "curious about their mail"));
+        await Assert.ThrowsAsync<AccessDeniedException>(() => access.BreakGlassEnvironmentsAsync(adminCaller, scene.Organization.Id, ""));
+        var environments = await access.BreakGlassEnvironmentsAsync(adminCaller, scene.Organization.Id, "Incident 4711: customer reports lost mail");
+
+        Assert.Equal([scene.EnvironmentId], environments.Select(e => e.Id));
+        await using var db = await _world.DbAsync();
+        var entry = await db.AuditEntries.SingleAsync(a => a.ActorUserId == admin.Id);
+        Assert.Equal((AuditActions.BreakGlassMailAccess, scene.Organization.Id, "Incident 4711: customer reports lost mail", "192.0.2.77"),
+            (entry.Action, entry.OrganizationId!.Value, entry.Detail!, entry.RemoteAddress!));
+    }
 }

@@ -266,6 +266,27 @@ public abstract class MessageStoreContract(CoreServices core)
     }
 
     [Fact]
+    public async Task Usage_counts_an_organizations_messages_and_bytes_across_its_environments()
+    {
+        var staging = await core.CreateEnvironmentAsync();
+        var organizationId = staging.Project!.OrganizationId;
+        var development = await core.Get<TenancyAdministration>().CreateEnvironmentAsync(staging.ProjectId, "dev", EnvironmentKind.Development);
+        development.Project = staging.Project;
+        var usage = core.Get<OrganizationUsage>();
+        Assert.Equal(new UsageFigures(0, 0), await usage.GetAsync(organizationId));
+
+        var first = SampleMail.Plain("First", new string('a', 1234));
+        var second = SampleMail.WithAttachments("Second");
+        var firstId = await core.IngestAsync(staging, first);
+        await core.IngestAsync(development, second);
+        var bothSizes = Encoding.UTF8.GetByteCount(first) + Encoding.UTF8.GetByteCount(second);
+        Assert.Equal(new UsageFigures(2, bothSizes), await usage.GetAsync(organizationId));
+
+        await Store.DeleteAsync(firstId, [staging.Id]);
+        Assert.Equal(new UsageFigures(1, Encoding.UTF8.GetByteCount(second)), await usage.GetAsync(organizationId));
+    }
+
+    [Fact]
     public async Task Two_hundred_concurrent_ingests_share_commits_and_each_caller_returns_only_after_its_commit()
     {
         var environment = await core.CreateEnvironmentAsync();

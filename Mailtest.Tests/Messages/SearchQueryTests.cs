@@ -94,4 +94,13 @@ public sealed class SearchQueryTests
         Assert.Equal(new TextTerm(SearchField.Anywhere, "never closed"), Assert.Single(SearchQuery.Parse("\"never closed").Terms));
         Assert.Empty(SearchQuery.Parse("from: \"\"").Terms);
     }
+
+    [Fact]
+    public void A_pasted_wall_of_text_is_cut_to_the_first_terms()
+    {
+        var query = SearchQuery.Parse(string.Join(' ', Enumerable.Range(0, 500).Select(i => $"word{i}")));
+
+        Assert.Equal(SearchQuery.MaxTerms, query.Terms.Count);
+        Assert.Equal(new TextTerm(SearchField.Anywhere, "word0"), query.Terms[0]);
+    }
 }

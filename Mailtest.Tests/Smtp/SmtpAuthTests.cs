@@ -135,4 +135,19 @@ public sealed class SmtpAuthTests : IAsyncLifetime
         }
         await client.AuthenticatePlainAsync("alice", "correct horse");
     }
+
+    [Fact]
+    public async Task A_ban_also_stops_guessing_on_connections_already_open()
+    {
+        await using var parallel = await GreetedAsync("198.51.100.20");
+        await using (var guesser = await GreetedAsync("198.51.100.20"))
+        {
+            for (var i = 0; i < 10; i++)
+                await guesser.CommandAsync("AUTH PLAIN " + B64($"\0alice\0guess{i}"));
+        }
+        var attempts = _server.Backend.LoginAttempts.Count;
+        Assert.StartsWith("421 4.7.0", await parallel.CommandAsync("AUTH PLAIN " + B64("\0alice\0correct horse")));
+        Assert.True(await parallel.IsClosedAsync());
+        Assert.Equal(attempts, _server.Backend.LoginAttempts.Count); // the backend was not even asked
+    }
 }

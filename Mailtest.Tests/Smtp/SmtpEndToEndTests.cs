@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using System.Net;
+using System.Net.Sockets;
 using MailKit.Net.Smtp;
 using MailKit.Security;
 using MimeKit;
@@ -146,5 +148,37 @@ public sealed class SmtpEndToEndTests : IAsyncLifetime
         await client.ConnectAsync("127.0.0.1", port, SecureSocketOptions.StartTls);
         await client.DisconnectAsync(quit: true);
         return seen.Single();
+    }
+
+    [Fact]
+    public async Task Commands_injected_behind_STARTTLS_over_TCP_are_not_run()
+    {
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, _host.StartTls.Port);
+        await using var client = new SmtpTestClient(tcp.GetStream());
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        await client.SendAsync("EHLO client.example\r\nSTARTTLS\r\nAUTH PLAIN " + Convert.ToBase64String("\0odoo-env-1\0s3cret-Passw0rd!"u8.ToArray()) + "\r\n");
+        Assert.StartsWith("250", await client.ReadReplyAsync());
+        Assert.Equal("220 2.0.0 Ready to start TLS", await client.ReadReplyAsync());
+        await client.UpgradeToTlsAsync();
+        Assert.Contains("AUTH PLAIN LOGIN", await client.CommandAsync("EHLO client.example"));
+        Assert.Equal("530 5.7.0 Authentication required", await client.CommandAsync("MAIL FROM:<a@example.com>"));
+        Assert.Empty(_host.Backend.LoginAttempts);
+    }
+
+    [Fact]
+    public async Task Stopping_the_host_answers_421_to_an_open_session()
+    {
+        var host = await SmtpTestHost.StartAsync();
+        using var tcp = new TcpClient();
+        await tcp.ConnectAsync(IPAddress.Loopback, host.StartTls.Port);
+        await using var client = new SmtpTestClient(tcp.GetStream());
+        Assert.StartsWith("220", await client.ReadReplyAsync());
+        Assert.StartsWith("250", await client.CommandAsync("EHLO client.example"));
+
+        var stopping = host.DisposeAsync().AsTask();
+        Assert.Equal("421 4.3.2 Service shutting down", await client.ReadReplyAsync());
+        Assert.True(await client.IsClosedAsync());
+        await stopping.WaitAsync(TimeSpan.FromSeconds(30));
     }
 }

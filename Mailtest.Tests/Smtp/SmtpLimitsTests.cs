@@ -37,6 +37,9 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         await using (var elsewhere = _server.Connect("203.0.113.6"))
             Assert.StartsWith("220", await elsewhere.ReadReplyAsync());
 
+        await using (var implicitTls = _server.Connect("203.0.113.5", implicitTls: true))
+            Assert.True(await implicitTls.IsClosedAsync()); // over the limit on implicit TLS: closed before any handshake
+
         Assert.StartsWith("221", await first.CommandAsync("QUIT"));
         await first.ServerTask.WaitAsync(TimeSpan.FromSeconds(10));
         await using var again = _server.Connect("203.0.113.5");
@@ -103,5 +106,33 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         Assert.Equal("421 4.3.2 Service shutting down", await busy.ReadReplyAsync());
         Assert.True(await idle.IsClosedAsync());
         Assert.True(await busy.IsClosedAsync());
+    }
+
+    [Fact]
+    public async Task A_client_that_never_completes_the_TLS_handshake_is_disconnected()
+    {
+        await using var client = _server.Connect(implicitTls: true);
+        await _server.Clock.WaitForTimerAsync(_server.Options.TlsHandshakeTimeout);
+        _server.Clock.Advance(_server.Options.TlsHandshakeTimeout);
+        Assert.True(await client.IsClosedAsync());
+        await client.ServerTask.WaitAsync(TimeSpan.FromSeconds(10));
+    }
+
+    [Fact]
+    public async Task Host_shutdown_during_a_slow_login_answers_421()
+    {
+        _server.Backend.HoldLogins = new TaskCompletionSource();
+        await using var client = _server.Connect();
+        await client.ReadReplyAsync();
+        await client.CommandAsync("EHLO client.example");
+        await client.SendAsync("AUTH PLAIN " + Convert.ToBase64String("\0alice\0correct horse"u8.ToArray()) + "\r\n");
+        using (var wait = new CancellationTokenSource(TimeSpan.FromSeconds(10)))
+            while (_server.Backend.LoginAttempts.IsEmpty)
+                await Task.Delay(5, wait.Token);
+
+        _server.Lifetime.StopApplication();
+
+        Assert.Equal("421 4.3.2 Service shutting down", await client.ReadReplyAsync());
+        Assert.True(await client.IsClosedAsync());
     }
 }

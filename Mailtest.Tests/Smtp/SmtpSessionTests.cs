@@ -297,4 +297,56 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
         Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
     }
+
+    [Fact]
+    public async Task Random_binary_lines_get_error_replies_and_the_session_stays_usable()
+    {
+        await using var client = await _server.ConnectAuthenticatedAsync();
+        var random = new Random(5321);
+        const int lines = 300;
+        var garbage = new List<byte>();
+        for (var i = 0; i < lines; i++)
+        {
+            var line = new byte[random.Next(0, 200)];
+            random.NextBytes(line);
+            garbage.AddRange(line.Select(b => b == (byte)'\n' ? (byte)'x' : b));
+            garbage.AddRange("\r\n"u8.ToArray());
+        }
+        await client.SendAsync(garbage.ToArray());
+        for (var i = 0; i < lines; i++)
+            Assert.Matches("^5[05][0-9] ", await client.ReadReplyAsync());
+        Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
+        Assert.StartsWith("250 2.1.0", await client.CommandAsync("MAIL FROM:<a@example.com>"));
+    }
+
+    [Fact]
+    public async Task Interleaved_sessions_keep_their_own_sender_envelope_and_message()
+    {
+        _server.Backend.WithLogin("bob", "pw");
+        await using var alice = await _server.ConnectAuthenticatedAsync("192.0.2.21");
+        await using var bob = _server.Connect("192.0.2.22");
+        await bob.ReadReplyAsync();
+        await bob.CommandAsync("EHLO bob.example");
+        await bob.AuthenticatePlainAsync("bob", "pw");
+
+        await alice.CommandAsync("MAIL FROM:<alice@example.com>");
+        await bob.CommandAsync("MAIL FROM:<bob@example.com>");
+        await bob.CommandAsync("RCPT TO:<for-bob@example.com>");
+        await alice.CommandAsync("RCPT TO:<for-alice@example.com>");
+        Assert.StartsWith("354", await alice.CommandAsync("DATA"));
+        Assert.StartsWith("354", await bob.CommandAsync("DATA"));
+        await bob.SendAsync("Subject: from bob\r\n");
+        await alice.SendAsync("Subject: from alice\r\n\r\n.\r\n");
+        Assert.StartsWith("250 2.0.0 Ok: queued", await alice.ReadReplyAsync());
+        await bob.SendAsync("\r\n.\r\n");
+        Assert.StartsWith("250 2.0.0 Ok: queued", await bob.ReadReplyAsync());
+
+        var delivered = _server.Backend.Delivered.ToDictionary(d => d.Transaction.Mailbox.Username);
+        Assert.Equal(("alice@example.com", "for-alice@example.com", "Subject: from alice\r\n\r\n"),
+            (delivered["alice"].Transaction.EnvelopeFrom, delivered["alice"].Transaction.EnvelopeTo.Single(), delivered["alice"].Text));
+        Assert.Equal(("bob@example.com", "for-bob@example.com", "Subject: from bob\r\n\r\n"),
+            (delivered["bob"].Transaction.EnvelopeFrom, delivered["bob"].Transaction.EnvelopeTo.Single(), delivered["bob"].Text));
+        Assert.Equal("192.0.2.22", delivered["bob"].Transaction.Peer.RemoteEndPoint.Address.ToString());
+        Assert.Equal("bob.example", delivered["bob"].Transaction.Peer.HeloName);
+    }
 }

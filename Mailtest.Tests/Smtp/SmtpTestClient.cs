@@ -14,6 +14,9 @@ public sealed class SmtpTestClient(Stream stream, Task? serverTask = null) : IAs
     /// <summary>The server side of an in-memory connection; completes when the session ends.</summary>
     public Task ServerTask { get; } = serverTask ?? Task.CompletedTask;
 
+    /// <summary>The certificate the server presented in <see cref="UpgradeToTlsAsync"/>.</summary>
+    public string? ServerCertificateThumbprint { get; private set; }
+
     public async Task SendAsync(string text) => await SendAsync(Encoding.UTF8.GetBytes(text));
 
     public async Task SendAsync(ReadOnlyMemory<byte> bytes)
@@ -55,7 +58,11 @@ public sealed class SmtpTestClient(Stream stream, Task? serverTask = null) : IAs
     public async Task UpgradeToTlsAsync()
     {
         Assert.Empty(_pending);
-        var tls = new SslStream(_stream, leaveInnerStreamOpen: false, (_, _, _, _) => true);
+        var tls = new SslStream(_stream, leaveInnerStreamOpen: false, (_, certificate, _, _) =>
+        {
+            ServerCertificateThumbprint = certificate?.GetCertHashString();
+            return true; // test servers use self-signed certificates
+        });
         using var timeout = new CancellationTokenSource(ReplyTimeout);
         await tls.AuthenticateAsClientAsync(new SslClientAuthenticationOptions { TargetHost = "localhost" }, timeout.Token);
         _stream = tls;

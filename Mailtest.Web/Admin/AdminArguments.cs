@@ -32,7 +32,8 @@ public sealed class AdminArguments
             var name = arg[2..];
             if (name.Contains(':') && name.Contains('=')) { hostArguments.Add(arg); continue; }
             if (Flags.Contains(name)) { _flags.Add(name); continue; }
-            if (i + 1 >= args.Length) throw new AdminUsageException($"--{name} needs a value.");
+            if (i + 1 >= args.Length || args[i + 1].StartsWith("--", StringComparison.Ordinal))
+                throw new AdminUsageException($"--{name} needs a value.");
             _options[name] = args[++i];
         }
         if (positionals.Count < 2) throw new AdminUsageException("Name what to do, e.g. `admin org create NAME --plan Starter`.");

@@ -14,7 +14,7 @@ public static class AdminCommandLine
 {
     public const string Usage =
         "usage: admin org create NAME --plan Free|Starter|Pro|Agency | project create ORG_ID NAME | " +
-        "env create PROJECT_ID NAME --kind development|staging|production | " +
+        "env create PROJECT_ID NAME --kind development|staging|production [--odoo-version 13-19 --odoo-db CONNECTION] | " +
         "user create EMAIL --password PASSWORD [--platform-admin] | member add ORG_ID EMAIL --role owner|admin|member | " +
         "credentials issue ENV_ID | messages list ENV_ID [--limit N] | messages raw MESSAGE_ID " +
         "[--json] [--data-dir DIR] [--Mailtest:Section:Key=value]";
@@ -45,7 +45,16 @@ public static class AdminCommandLine
         }
 
         await using var app = BuildServices(arguments, stderr);
-        await app.Services.MigrateDatabaseAsync(cancellationToken);
+        try
+        {
+            await app.Services.MigrateDatabaseAsync(cancellationToken);
+        }
+        catch (InvalidOperationException database)
+        {
+            // A database written by a newer Mailtest, or no connection string for PostgreSQL.
+            await stderr.WriteLineAsync(database.Message);
+            return 1;
+        }
         var output = new AdminOutput(stdout, arguments.Json);
         try
         {

@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
@@ -16,6 +17,7 @@ public static class AdminVerbs
     /// <summary>Actor recorded in the audit log for what the command line does.</summary>
     public const string Actor = "admin-cli";
     public const int DefaultMessageLimit = 100;
+    public const string CredentialsIssuedAction = "smtp.credentials.issue";
 
     public static AdminVerb Find(AdminArguments a) => (a.Noun, a.Verb) switch
     {
@@ -54,18 +56,53 @@ public static class AdminVerbs
         };
     }
 
+    /// <summary>Odoo major versions Mailtest can reconfigure (approach D for 13–15, C for 16 and later).</summary>
+    public const int OldestOdoo = 13, NewestOdoo = 19;
+
     private static AdminVerb CreateEnvironment(AdminArguments a)
     {
-        a.Expect(2, "kind");
+        a.Expect(2, "kind", "odoo-version", "odoo-db");
         var projectId = a.IdAt(0, "PROJECT_ID");
         var name = a.Positionals[1];
         var kind = AdminArguments.ParseEnum<EnvironmentKind>(a.RequiredOption("kind"), "kind");
+        var odooVersionText = a.Option("odoo-version");
+        var odooDatabase = a.Option("odoo-db");
+        if ((odooVersionText is null) != (odooDatabase is null))
+            throw new AdminUsageException("--odoo-version and --odoo-db go together.");
+        int? odooVersion = null;
+        if (odooVersionText is not null)
+            odooVersion = int.TryParse(odooVersionText, out var version) && version is >= OldestOdoo and <= NewestOdoo
+                ? version
+                : throw new AdminUsageException($"--odoo-version must be an Odoo major version from {OldestOdoo} to {NewestOdoo}.");
         return async (services, output, ct) =>
         {
+            var secret = services.GetRequiredService<OdooConnectionSecret>();
+            if (odooDatabase is not null) CheckOdooConnection(secret, odooDatabase);
             var environment = await services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(projectId, name, kind, ct);
-            await output.WriteAsync(new { environment.Id, environment.ProjectId, environment.Name, environment.Kind, environment.Slug },
-                $"Created {environment.Kind.ToString().ToLowerInvariant()} environment {environment.Name}: {environment.Id}", ct);
+            if (odooDatabase is not null)
+            {
+                // Sealed to this environment's id; the connection string is never printed or logged.
+                await using var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
+                db.Environments.Attach(environment);
+                environment.OdooVersion = odooVersion;
+                environment.OdooConnectionEncrypted = secret.Seal(environment.Id, odooDatabase);
+                await db.SaveChangesAsync(ct);
+            }
+            var odoo = odooVersion is null ? "" : $", Odoo {odooVersion}";
+            await output.WriteAsync(new
+                {
+                    environment.Id, environment.ProjectId, environment.Name, environment.Kind, environment.Slug,
+                    environment.OdooVersion, HasOdooConnection = environment.OdooConnectionEncrypted is not null,
+                },
+                $"Created {environment.Kind.ToString().ToLowerInvariant()} environment {environment.Name}{odoo}: {environment.Id}", ct);
         };
+    }
+
+    /// <summary>Refuses a connection string Npgsql cannot read before anything is created.</summary>
+    private static void CheckOdooConnection(OdooConnectionSecret secret, string connectionString)
+    {
+        try { _ = secret.Seal(Guid.Empty, connectionString); }
+        catch (ArgumentException invalid) { throw new TenancyException(invalid.Message.Split(" (Parameter")[0]); }
     }
 
     private static AdminVerb CreateUser(AdminArguments a)
@@ -103,16 +140,11 @@ public static class AdminVerbs
         return async (services, output, ct) =>
         {
             var credential = await services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environmentId, ct);
+            Guid organizationId;
             await using (var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct))
-            {
-                var organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
-                db.AuditEntries.Add(new AuditEntry
-                {
-                    Actor = Actor, Action = "smtp.credentials.issue", OrganizationId = organizationId, EnvironmentId = environmentId,
-                    Detail = $"Issued SMTP credentials {credential.Username}",
-                });
-                await db.SaveChangesAsync(ct);
-            }
+                organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
+            await services.GetRequiredService<AuditLog>().RecordAsync(null, Actor, CredentialsIssuedAction, organizationId, environmentId,
+                $"Issued SMTP credentials {credential.Username}", cancellationToken: ct);
             await output.WriteAsync(new { EnvironmentId = environmentId, credential.Username, credential.Password },
                 $"username: {credential.Username}\npassword: {credential.Password}\n(shown once; issuing again replaces it)", ct);
         };
@@ -149,10 +181,10 @@ public static class AdminVerbs
                 var owner = await db.Messages.Where(m => m.Id == messageId).Select(m => new { m.OrganizationId, m.EnvironmentId }).SingleOrDefaultAsync(ct)
                     ?? throw new NotFoundException($"There is no message {messageId}.");
                 (organizationId, environmentId) = (owner.OrganizationId, owner.EnvironmentId);
-                // Reading someone's mail from the command line is a break-glass read: on the record.
-                db.AuditEntries.Add(new AuditEntry { Actor = Actor, Action = "messages.raw", OrganizationId = organizationId, EnvironmentId = environmentId, Detail = $"Read message {messageId}" });
-                await db.SaveChangesAsync(ct);
             }
+            // Reading someone's mail from the command line is a break-glass read: on the record.
+            await services.GetRequiredService<AuditLog>().RecordAsync(null, Actor, AuditActions.BreakGlassMailAccess, organizationId, environmentId,
+                $"Read raw message {messageId} from the admin command line", cancellationToken: ct);
             await using var raw = await services.GetRequiredService<IMessageStore>().OpenRawAsync(messageId, [environmentId], ct)
                 ?? throw new NotFoundException($"There is no message {messageId}.");
             if (output.IsJson)

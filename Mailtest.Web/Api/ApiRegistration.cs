@@ -1,9 +1,28 @@
+using Microsoft.AspNetCore.Authentication;
+
 namespace Mailtest.Web.Api;
 
 /// <summary>The HTTP API under /api/v1 with bearer tokens.</summary>
 public static class ApiRegistration
 {
-    public static WebApplicationBuilder AddMailtestApi(this WebApplicationBuilder builder) => builder;
+    public const string Policy = "api";
 
-    public static WebApplication MapMailtestApi(this WebApplication app) => app;
+    public static WebApplicationBuilder AddMailtestApi(this WebApplicationBuilder builder)
+    {
+        builder.Services.AddAuthentication()
+            .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.SchemeName, null);
+        builder.Services.AddAuthorizationBuilder()
+            .AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(ApiTokenAuthentication.SchemeName).RequireAuthenticatedUser());
+        builder.Services.AddProblemDetails();
+        return builder;
+    }
+
+    public static WebApplication MapMailtestApi(this WebApplication app)
+    {
+        var api = app.MapGroup("/api/v1")
+            .RequireAuthorization(Policy)
+            .AddEndpointFilter<ApiProblems>();
+        EnvironmentEndpoints.Map(api);
+        return app;
+    }
 }

@@ -2,10 +2,11 @@ using Mailtest.Bench;
 
 // Reproduce (from the repository root):
 //   dotnet build -c Release Mailtest.Web && dotnet run -c Release --project bench/Mailtest.Bench -- smtp
+//   dotnet run -c Release --project bench/Mailtest.Bench -- inbox --messages 100000
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (!File.Exists(appPath))
+if (command == "smtp" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -46,8 +47,30 @@ switch (command)
         }
         return 0;
     }
+    case "inbox":
+    {
+        var messages = int.Parse(Option("--messages") ?? "100000");
+        var repetitions = int.Parse(Option("--repetitions") ?? "40");
+        var provider = Option("--provider") ?? "Sqlite";
+        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-bench-inbox-{Guid.NewGuid():N}");
+        var settings = new Dictionary<string, string?>
+        {
+            ["Mailtest:Data:Directory"] = dataDirectory,
+            ["Mailtest:Data:Provider"] = provider,
+            ["Mailtest:Data:ConnectionString"] = Option("--connection-string"),
+        };
+        var (seedPerSecond, timings) = await InboxBenchmark.RunAsync(messages, settings, repetitions);
+        Console.WriteLine($"## Inbox with {messages:N0} messages in one environment ({provider}); seeded through ingest at {seedPerSecond:F0} messages/s");
+        Console.WriteLine();
+        Console.WriteLine($"| query (first page of 50) | p50 ms | p95 ms | hits on page |");
+        Console.WriteLine("|---|---:|---:|---:|");
+        foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.Hits} |");
+        try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        return 0;
+    }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
         return 2;
 }
 

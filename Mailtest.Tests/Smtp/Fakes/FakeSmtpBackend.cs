@@ -15,6 +15,8 @@ public sealed class FakeSmtpBackend : ISmtpBackend
     public SmtpReply? SenderRefusal { get; set; }
     public SmtpReply? LoginRefusal { get; set; }
     public Exception? DeliveryFailure { get; set; }
+    /// <summary>While set and not completed, logins wait (as a slow database would).</summary>
+    public TaskCompletionSource? HoldLogins { get; set; }
 
     public FakeSmtpBackend WithLogin(string username, string password, long maxMessageBytes = 10 * 1024 * 1024)
     {
@@ -24,14 +26,16 @@ public sealed class FakeSmtpBackend : ISmtpBackend
 
     public ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) => ValueTask.FromResult(ConnectionRefusal);
 
-    public ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken)
+    public async ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken)
     {
         LoginAttempts.Enqueue((username, password));
+        if (HoldLogins is { } hold)
+            await hold.Task.WaitAsync(cancellationToken);
         if (LoginRefusal is { } refusal)
-            return ValueTask.FromResult(SmtpLoginResult.Refused(refusal));
+            return SmtpLoginResult.Refused(refusal);
         if (_logins.TryGetValue(username, out var login) && login.Password == password)
-            return ValueTask.FromResult(SmtpLoginResult.Accepted(new SmtpMailbox(username, Guid.Empty, Guid.Empty), login.MaxMessageBytes));
-        return ValueTask.FromResult(SmtpLoginResult.Refused(new SmtpReply(535, "5.7.8", "Authentication failed")));
+            return SmtpLoginResult.Accepted(new SmtpMailbox(username, Guid.Empty, Guid.Empty), login.MaxMessageBytes);
+        return SmtpLoginResult.Refused(new SmtpReply(535, "5.7.8", "Authentication failed"));
     }
 
     public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken) =>

@@ -306,6 +306,32 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "OdooRoutingSnapshots",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "uuid", nullable: false),
+                    EnvironmentId = table.Column<Guid>(type: "uuid", nullable: false),
+                    Approach = table.Column<string>(type: "character varying(1)", maxLength: 1, nullable: false),
+                    OdooVersion = table.Column<int>(type: "integer", nullable: false),
+                    MarkerRowId = table.Column<long>(type: "bigint", nullable: true),
+                    SealedRows = table.Column<byte[]>(type: "bytea", nullable: false),
+                    SmtpUsername = table.Column<string>(type: "character varying(64)", maxLength: 64, nullable: false),
+                    SealedSmtpPassword = table.Column<byte[]>(type: "bytea", nullable: false),
+                    CreatedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false),
+                    UpdatedUtc = table.Column<DateTime>(type: "timestamp with time zone", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_OdooRoutingSnapshots", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_OdooRoutingSnapshots_Environments_EnvironmentId",
+                        column: x => x.EnvironmentId,
+                        principalTable: "Environments",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "IX_ApiTokens_TokenHash",
                 table: "ApiTokens",
@@ -365,6 +391,12 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 columns: new[] { "OrganizationId", "ReceivedUtc" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_OdooRoutingSnapshots_EnvironmentId",
+                table: "OdooRoutingSnapshots",
+                column: "EnvironmentId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Organizations_Slug",
                 table: "Organizations",
                 column: "Slug",
@@ -407,9 +439,6 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 name: "AuditEntries");
 
             migrationBuilder.DropTable(
-                name: "Environments");
-
-            migrationBuilder.DropTable(
                 name: "Memberships");
 
             migrationBuilder.DropTable(
@@ -420,6 +449,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
 
             migrationBuilder.DropTable(
                 name: "MessageSearchEntries");
+
+            migrationBuilder.DropTable(
+                name: "OdooRoutingSnapshots");
 
             migrationBuilder.DropTable(
                 name: "PlatformSettings");
@@ -434,10 +466,13 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                 name: "Messages");
 
             migrationBuilder.DropTable(
-                name: "Projects");
+                name: "Environments");
 
             migrationBuilder.DropTable(
                 name: "Users");
+
+            migrationBuilder.DropTable(
+                name: "Projects");
 
             migrationBuilder.DropTable(
                 name: "Organizations");

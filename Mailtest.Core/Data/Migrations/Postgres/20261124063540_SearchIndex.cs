@@ -11,7 +11,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
         protected override void Up(MigrationBuilder migrationBuilder)
         {
             // pg_trgm GIN: ILIKE '%x%' (substring, case-insensitive) is answered from the index.
-            // Chosen over tsvector, which matches whole words only (see docs/search.md for figures).
+            // Chosen over tsvector, which matches whole words or prefixes only ("verdu" never finds
+            // "overdue"). Measured at 100k messages: a rare address 5-20 ms (tsvector 3-60 ms);
+            // index 55 MB (tsvector 26 MB) for 156 MB of text.
             migrationBuilder.Sql("CREATE EXTENSION IF NOT EXISTS pg_trgm;");
             migrationBuilder.Sql("""
                 CREATE INDEX "IX_MessageSearchEntries_Text_trgm" ON "MessageSearchEntries" USING gin ("Text" gin_trgm_ops);

@@ -265,6 +265,53 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         });
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Approach")
+                        .IsRequired()
+                        .HasMaxLength(1)
+                        .HasColumnType("character varying(1)");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<long?>("MarkerRowId")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("OdooVersion")
+                        .HasColumnType("integer");
+
+                    b.Property<byte[]>("SealedRows")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<byte[]>("SealedSmtpPassword")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<string>("SmtpUsername")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId")
+                        .IsUnique();
+
+                    b.ToTable("OdooRoutingSnapshots");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
                 {
                     b.Property<Guid>("Id")
@@ -520,6 +567,15 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
                         .WithOne()
                         .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

@@ -257,6 +257,53 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         });
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Approach")
+                        .IsRequired()
+                        .HasMaxLength(1)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long?>("MarkerRowId")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("OdooVersion")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<byte[]>("SealedRows")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<byte[]>("SealedSmtpPassword")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<string>("SmtpUsername")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId")
+                        .IsUnique();
+
+                    b.ToTable("OdooRoutingSnapshots");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
                 {
                     b.Property<Guid>("Id")
@@ -512,6 +559,15 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
                         .WithOne()
                         .HasForeignKey("Mailtest.Core.Messages.MessageSearchEntry", "MessageId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

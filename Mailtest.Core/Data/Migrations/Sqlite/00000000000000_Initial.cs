@@ -305,6 +305,32 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         onDelete: ReferentialAction.Cascade);
                 });
 
+            migrationBuilder.CreateTable(
+                name: "OdooRoutingSnapshots",
+                columns: table => new
+                {
+                    Id = table.Column<Guid>(type: "TEXT", nullable: false),
+                    EnvironmentId = table.Column<Guid>(type: "TEXT", nullable: false),
+                    Approach = table.Column<string>(type: "TEXT", maxLength: 1, nullable: false),
+                    OdooVersion = table.Column<int>(type: "INTEGER", nullable: false),
+                    MarkerRowId = table.Column<long>(type: "INTEGER", nullable: true),
+                    SealedRows = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    SmtpUsername = table.Column<string>(type: "TEXT", maxLength: 64, nullable: false),
+                    SealedSmtpPassword = table.Column<byte[]>(type: "BLOB", nullable: false),
+                    CreatedUtc = table.Column<DateTime>(type: "TEXT", nullable: false),
+                    UpdatedUtc = table.Column<DateTime>(type: "TEXT", nullable: false)
+                },
+                constraints: table =>
+                {
+                    table.PrimaryKey("PK_OdooRoutingSnapshots", x => x.Id);
+                    table.ForeignKey(
+                        name: "FK_OdooRoutingSnapshots_Environments_EnvironmentId",
+                        column: x => x.EnvironmentId,
+                        principalTable: "Environments",
+                        principalColumn: "Id",
+                        onDelete: ReferentialAction.Cascade);
+                });
+
             migrationBuilder.CreateIndex(
                 name: "IX_ApiTokens_TokenHash",
                 table: "ApiTokens",
@@ -364,6 +390,12 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 columns: new[] { "OrganizationId", "ReceivedUtc" });
 
             migrationBuilder.CreateIndex(
+                name: "IX_OdooRoutingSnapshots_EnvironmentId",
+                table: "OdooRoutingSnapshots",
+                column: "EnvironmentId",
+                unique: true);
+
+            migrationBuilder.CreateIndex(
                 name: "IX_Organizations_Slug",
                 table: "Organizations",
                 column: "Slug",
@@ -406,9 +438,6 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 name: "AuditEntries");
 
             migrationBuilder.DropTable(
-                name: "Environments");
-
-            migrationBuilder.DropTable(
                 name: "Memberships");
 
             migrationBuilder.DropTable(
@@ -419,6 +448,9 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
 
             migrationBuilder.DropTable(
                 name: "MessageSearchEntries");
+
+            migrationBuilder.DropTable(
+                name: "OdooRoutingSnapshots");
 
             migrationBuilder.DropTable(
                 name: "PlatformSettings");
@@ -433,10 +465,13 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                 name: "Messages");
 
             migrationBuilder.DropTable(
-                name: "Projects");
+                name: "Environments");
 
             migrationBuilder.DropTable(
                 name: "Users");
+
+            migrationBuilder.DropTable(
+                name: "Projects");
 
             migrationBuilder.DropTable(
                 name: "Organizations");

@@ -1,0 +1,118 @@
+using System.Diagnostics;
+using System.Text;
+using System.Text.Json;
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
+using Mailtest.Tests.Infrastructure;
+using Mailtest.Web.Admin;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+
+namespace Mailtest.Tests.Capture;
+
+/// <summary>Real clients, the real host, real storage: mail sent with credentials issued by Core is listed and opens.</summary>
+public sealed class CaptureEndToEndTests : IAsyncLifetime
+{
+    private MailtestTestHost _host = null!;
+    private ProjectEnvironment _environment = null!;
+    private IssuedCredential _credential = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await MailtestTestHost.StartAsync();
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
+        var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
+        _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
+        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    private int SmtpPort => _host.Services.GetRequiredService<SmtpListeners>().StartTls!.Port;
+    private IMessageStore Store => _host.Services.GetRequiredService<IMessageStore>();
+
+    private static SmtpClient NewClient() => new()
+    {
+        ServerCertificateValidationCallback = (_, _, _, _) => true, // the host's certificate is self-signed
+        Timeout = 15_000,
+    };
+
+    [Fact]
+    public async Task MailKit_mail_is_stored_listed_with_its_Bcc_and_opens_byte_for_byte()
+    {
+        var message = new MimeMessage();
+        message.From.Add(new MailboxAddress("Sales", "sales@acme.example"));
+        message.To.Add(MailboxAddress.Parse("customer@client.example"));
+        message.Bcc.Add(MailboxAddress.Parse("archive@acme.example"));
+        message.Subject = "Invoice INV/2026/0007";
+        var body = new BodyBuilder { HtmlBody = "<p>Your invoice is <b>attached</b>.</p>" };
+        body.Attachments.Add("INV-2026-0007.pdf", Enumerable.Range(0, 5000).Select(i => (byte)i).ToArray(), new ContentType("application", "pdf"));
+        message.Body = body.ToMessageBody();
+
+        using var client = NewClient();
+        await client.ConnectAsync("127.0.0.1", SmtpPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(_credential.Username, _credential.Password);
+        var response = await client.SendAsync(message);
+        await client.DisconnectAsync(quit: true);
+
+        var id = Guid.Parse(System.Text.RegularExpressions.Regex.Match(response, "queued as ([0-9a-f]{32})").Groups[1].Value);
+        var listed = Assert.Single((await Store.ListAsync(new MessageListQuery([_environment.Id]))).Items);
+        Assert.Equal((id, "Invoice INV/2026/0007", 1), (listed.Id, listed.Subject, listed.AttachmentCount));
+        Assert.Contains("archive@acme.example", listed.EnvelopeTo);
+        Assert.Equal([id], (await Store.ListAsync(new MessageListQuery([_environment.Id], "to:archive has:attachment attached"))).Items.Select(m => m.Id));
+        await using var raw = await Store.OpenRawAsync(id, [_environment.Id]);
+        var reopened = await MimeMessage.LoadAsync(raw!);
+        var pdf = Assert.IsType<MimePart>(Assert.Single(reopened.Attachments));
+        using var decoded = new MemoryStream();
+        await pdf.Content!.DecodeToAsync(decoded);
+        Assert.Equal(Enumerable.Range(0, 5000).Select(i => (byte)i), decoded.ToArray());
+        Assert.Equal("Invoice INV/2026/0007", reopened.Subject);
+    }
+
+    [Fact]
+    public async Task A_wrong_password_is_refused_and_nothing_is_stored()
+    {
+        using var client = NewClient();
+        await client.ConnectAsync("127.0.0.1", SmtpPort, SecureSocketOptions.StartTls);
+
+        var error = await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync(_credential.Username, "not-the-password"));
+
+        Assert.Contains("Authentication failed", error.Message);
+        Assert.Equal(0, await Store.CountAsync(_environment.Id));
+    }
+
+    [Fact]
+    public async Task Python_smtplib_as_Odoo_sends_and_the_admin_command_line_lists_it()
+    {
+        var script = Path.Combine(AppContext.BaseDirectory, "TestData", "Smtp", "odoo_send.py");
+        var start = new ProcessStartInfo("python3") { RedirectStandardOutput = true, RedirectStandardError = true };
+        foreach (var argument in new[] { script, "127.0.0.1", SmtpPort.ToString(), _credential.Username, _credential.Password })
+            start.ArgumentList.Add(argument);
+        using (var python = Process.Start(start)!)
+        {
+            var errors = python.StandardError.ReadToEndAsync();
+            var output = python.StandardOutput.ReadToEndAsync();
+            await python.WaitForExitAsync().WaitAsync(TimeSpan.FromSeconds(60));
+            Assert.True(python.ExitCode == 0, $"smtplib failed: {await errors}");
+            Assert.Equal("sent", (await output).Trim());
+        }
+
+        using var stdout = new MemoryStream();
+        var exitCode = await AdminCommandLine.RunAsync(["admin", "messages", "list", _environment.Id.ToString(), "--json", "--data-dir", _host.DataDirectory], stdout, TextWriter.Null);
+
+        Assert.Equal(0, exitCode);
+        var listed = JsonDocument.Parse(stdout.ToArray()).RootElement.EnumerateArray().ToList();
+        Assert.Equal(["Bestellbestätigung", "Quotation S00042"], listed.Select(m => m.GetProperty("subject").GetString()));  // newest first
+        var quotation = listed[1];
+        Assert.Contains("archive@company.example", quotation.GetProperty("envelopeTo").GetString()); // Bcc
+        Assert.Equal("jörg@bücher.example", listed[0].GetProperty("envelopeTo").GetString());
+        var stored = await Store.GetAsync(quotation.GetProperty("id").GetGuid(), [_environment.Id]);
+        Assert.DoesNotContain("archive@company.example", stored!.To + stored.Cc);
+        Assert.Contains("manager@client.example", stored.Cc);
+    }
+}

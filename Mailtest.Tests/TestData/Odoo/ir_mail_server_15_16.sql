@@ -1,0 +1,25 @@
+-- Odoo 15.0 and 16.0: adds from_filter (one address or domain), smtp_authentication and the certificate pair.
+CREATE TABLE ir_mail_server (
+    id                   serial NOT NULL,
+    name                 varchar NOT NULL,
+    from_filter          varchar,
+    smtp_host            varchar NOT NULL,
+    smtp_port            integer NOT NULL,
+    smtp_authentication  varchar NOT NULL,
+    smtp_user            varchar,
+    smtp_pass            varchar,
+    smtp_encryption      varchar NOT NULL,
+    smtp_ssl_certificate bytea,
+    smtp_ssl_private_key bytea,
+    smtp_debug           boolean DEFAULT false,
+    sequence             integer,
+    active               boolean DEFAULT false,
+    create_uid           integer,
+    create_date          timestamp without time zone,
+    write_uid            integer,
+    write_date           timestamp without time zone,
+    PRIMARY KEY (id)
+);
+ALTER TABLE ir_mail_server ADD FOREIGN KEY (create_uid) REFERENCES res_users(id) ON DELETE SET NULL;
+ALTER TABLE ir_mail_server ADD FOREIGN KEY (write_uid)  REFERENCES res_users(id) ON DELETE SET NULL;
+CREATE INDEX ir_mail_server__name_index ON ir_mail_server (name);
