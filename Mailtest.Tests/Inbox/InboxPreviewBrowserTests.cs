@@ -17,7 +17,7 @@ public sealed class InboxPreviewBrowserTests(InboxSite site, ChromiumBrowser chr
         Environment.GetEnvironmentVariable("MAILTEST_SCREENSHOTS") ?? Path.Combine(Path.GetTempPath(), "mailtest-screenshots");
 
     private static Task ScreenshotAsync(IPage page, string name) =>
-        page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotDirectory, $"inbox-{name}.png") });
+        page.ScreenshotAsync(new() { Path = Path.Combine(ScreenshotDirectory, $"inbox-{name}.png"), Animations = ScreenshotAnimations.Disabled });
 
     private static MimeMessage OrderConfirmation(string subject)
     {
