@@ -27,7 +27,7 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
     public async Task Sign_in_create_an_environment_enable_send_rotate_and_disable()
     {
         var smtpPort = PostgresServer.FreeLoopbackPort();
-        await using var host = await BrowsableHost.StartAsync(new Dictionary<string, string?>
+        await using var host = await MailtestTestHost.StartAsync(new Dictionary<string, string?>
         {
             ["Mailtest:Setup:AdminEmail"] = AdminEmail, ["Mailtest:Setup:AdminPassword"] = AdminPassword,
             ["Mailtest:Smtp:Port"] = smtpPort.ToString(), ["Mailtest:Smtp:PublicHost"] = "127.0.0.1",
@@ -163,50 +163,5 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
         await process.WaitForExitAsync(timeout.Token);
         return (process.ExitCode, await stdout + await stderr);
-    }
-}
-
-/// <summary>
-/// The real host like <see cref="MailtestTestHost"/>, plus the build output's static web assets
-/// (blazor.web.js, MudBlazor): without them no circuit starts and no button answers.
-/// </summary>
-internal sealed class BrowsableHost : IAsyncDisposable
-{
-    private readonly WebApplication _app;
-    private readonly string _dataDirectory;
-
-    private BrowsableHost(WebApplication app, string dataDirectory) => (_app, _dataDirectory) = (app, dataDirectory);
-
-    public IServiceProvider Services => _app.Services;
-    public Uri WebAddress => new($"http://127.0.0.1:{Services.GetRequiredService<BoundEndpoints>().Web!.Port}/");
-
-    public static async Task<BrowsableHost> StartAsync(IDictionary<string, string?> settings)
-    {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-e2e-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(dataDirectory);
-        var builder = MailtestHost.CreateBuilder([]);
-        var configuration = new Dictionary<string, string?>(settings)
-        {
-            ["Mailtest:Data:Directory"] = dataDirectory,
-            ["Mailtest:Web:Address"] = IPAddress.Loopback.ToString(),
-            ["Mailtest:Web:Port"] = "0",
-            ["Mailtest:Smtp:Address"] = IPAddress.Loopback.ToString(),
-            ["Logging:LogLevel:Default"] = "Warning",
-        };
-        builder.Configuration.AddInMemoryCollection(configuration);
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        builder.WebHost.UseStaticWebAssets();
-        var app = MailtestHost.Build(builder);
-        await app.Services.MigrateDatabaseAsync();
-        await app.StartAsync();
-        return new BrowsableHost(app, dataDirectory);
-    }
-
-    public async ValueTask DisposeAsync()
-    {
-        await _app.StopAsync();
-        await _app.DisposeAsync();
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

@@ -16,6 +16,8 @@ using Microsoft.Extensions.Logging;
 using Microsoft.Playwright;
 using MimeKit;
 
+using Mailtest.Tests.Infrastructure;
+
 namespace Mailtest.Tests.Inbox;
 
 /// <summary>
@@ -27,12 +29,11 @@ namespace Mailtest.Tests.Inbox;
 public sealed class InboxSite : IAsyncLifetime
 {
     public const string MemberPassword = "a long password 1";
-    private WebApplication? _app;
-    private string _dataDirectory = "";
+    private MailtestTestHost? _host;
     private readonly Dictionary<Guid, IssuedCredential> _credentials = [];
 
-    public IServiceProvider Services => _app!.Services;
-    public Uri WebAddress => new($"http://127.0.0.1:{Services.GetRequiredService<BoundEndpoints>().Web!.Port}/");
+    public IServiceProvider Services => _host!.Services;
+    public Uri WebAddress => _host!.WebAddress;
     public Uri InboxAddress => new(WebAddress, "dashboard/mailtest");
     public IMessageStore Store => Services.GetRequiredService<IMessageStore>();
     public Organization Acme { get; private set; } = default!;
@@ -43,27 +44,11 @@ public sealed class InboxSite : IAsyncLifetime
 
     public async ValueTask InitializeAsync()
     {
-        _dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-inbox-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_dataDirectory);
-        var builder = MailtestHost.CreateBuilder([]);
-        builder.Configuration.AddInMemoryCollection(new Dictionary<string, string?>
+        _host = await MailtestTestHost.StartAsync(new Dictionary<string, string?>
         {
-            ["Mailtest:Data:Directory"] = _dataDirectory,
-            ["Mailtest:Web:Address"] = IPAddress.Loopback.ToString(),
-            ["Mailtest:Web:Port"] = "0",
-            ["Mailtest:Smtp:Address"] = IPAddress.Loopback.ToString(),
-            ["Mailtest:Smtp:Port"] = "0",
             ["Mailtest:Smtp:PublicHost"] = "mail.acme.test",
             ["Mailtest:Smtp:PublicPort"] = "587",
-            ["Logging:LogLevel:Default"] = "Warning",
         });
-        builder.Logging.SetMinimumLevel(LogLevel.Warning);
-        // Serve wwwroot and the framework's scripts from the build output (the test run is not a published app).
-        builder.WebHost.UseStaticWebAssets();
-
-        _app = MailtestHost.Build(builder);
-        await _app.Services.MigrateDatabaseAsync();
-        await _app.StartAsync();
         await SeedAsync();
     }
 
@@ -136,12 +121,6 @@ public sealed class InboxSite : IAsyncLifetime
 
     public async ValueTask DisposeAsync()
     {
-        if (_app is not null)
-        {
-            await _app.StopAsync();
-            await _app.DisposeAsync();
-        }
-        Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
-        try { Directory.Delete(_dataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        if (_host is not null) await _host.DisposeAsync();
     }
 }
