@@ -45,6 +45,14 @@ internal static class MessageSearchFilter
             var rows = NeedsEscape(value)
                 ? db.MessageSearchIndex.Where(r => EF.Functions.Like(r.Text, pattern, Escape))
                 : db.MessageSearchIndex.Where(r => EF.Functions.Like(r.Text, pattern));
+            // A term found in thousands of messages: gathering every match before sorting by date costs
+            // hundreds of milliseconds, while walking the environment's messages newest first finds a
+            // page of matches after a few dozen rows. A rare term: the index is the fast way.
+            if (rows.Select(r => r.RowId).Take(CommonTermMatches).Count() >= CommonTermMatches)
+            {
+                var textPattern = ContainsPattern(value);
+                return m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, textPattern, Escape));
+            }
             var rowIds = rows.Select(r => r.RowId);
             matching = db.MessageSearchEntries.Where(e => rowIds.Contains(e.Id)).Select(e => e.MessageId);
         }
@@ -69,6 +77,9 @@ internal static class MessageSearchFilter
     };
 
     private const string Escape = "\\";
+
+    /// <summary>From this many index matches on, a term counts as common (see <see cref="FullText"/>).</summary>
+    private const int CommonTermMatches = 2000;
 
     private static bool NeedsEscape(string value) => value.AsSpan().IndexOfAny('%', '_', '\\') >= 0;
 

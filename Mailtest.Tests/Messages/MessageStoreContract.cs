@@ -322,6 +322,40 @@ public abstract class MessageStoreContract(CoreServices core)
             await Task.Delay(20, timeout.Token);
     }
 
+    [Fact]
+    public async Task A_word_found_in_thousands_of_messages_pages_newest_first_like_a_rare_one()
+    {
+        // Past 2,000 index matches the SQLite store walks the environment newest first instead of
+        // gathering every match: the pages must be the same as the index would give.
+        var environment = await core.CreateEnvironmentAsync();
+        const int count = 2_050;
+        var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i => core.IngestAsync(environment,
+            SampleMail.Plain($"Order {i}", body: i == 7 ? "Your invoice and a zebra." : "Your invoice is attached."))));
+
+        var all = await PagesAsync(environment.Id, null);
+        var invoices = await PagesAsync(environment.Id, "INVOICE");
+        Assert.Equal(count, invoices.Count);
+        Assert.Equal(all, invoices);
+        Assert.Equal(ids.ToHashSet(), invoices.ToHashSet());
+
+        Assert.Equal([ids[7]], await PagesAsync(environment.Id, "invoice zebra"));
+        Assert.Empty(await PagesAsync(environment.Id, "-invoice"));
+        Assert.Equal(count - 1, (await PagesAsync(environment.Id, "invoice -zebra")).Count);
+    }
+
+    private async Task<List<Guid>> PagesAsync(Guid environmentId, string? search)
+    {
+        var ids = new List<Guid>();
+        MessageCursor? after = null;
+        do
+        {
+            var page = await Store.ListAsync(new MessageListQuery([environmentId], search, after, PageSize: 200));
+            ids.AddRange(page.Items.Select(m => m.Id));
+            after = page.Next;
+        } while (after is not null);
+        return ids;
+    }
+
     private static bool DecompressesTo(byte[] data, byte[] expected)
     {
         try

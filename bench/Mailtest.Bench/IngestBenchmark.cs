@@ -25,7 +25,7 @@ public static class IngestBenchmark
         {
             var mine = latencies[index] = new List<double>(100_000);
             using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-            await client.ConnectAsync("127.0.0.1", server.SmtpPort, SecureSocketOptions.StartTls);
+            await client.ConnectAsync(await MailtestProcess.ConnectNoDelayAsync(server.SmtpPort), "127.0.0.1", server.SmtpPort, SecureSocketOptions.StartTls);
             await client.AuthenticateAsync(username, password);
             while (stopwatch.Elapsed < deadline)
             {

@@ -101,6 +101,18 @@ public sealed class MailtestProcess : IAsyncDisposable
         return (credential.GetProperty("username").GetString()!, credential.GetProperty("password").GetString()!, environmentId);
     }
 
+    /// <summary>
+    /// A connected socket with Nagle off. MailKit writes the end of DATA in a small segment of its own;
+    /// with Nagle on, that segment waits for the server's delayed ACK (40 ms) and the client, not the
+    /// server, would be measured. (Python's smtplib sends DATA in one write and does not meet this.)
+    /// </summary>
+    public static async Task<Socket> ConnectNoDelayAsync(int port)
+    {
+        var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        await socket.ConnectAsync(IPAddress.Loopback, port);
+        return socket;
+    }
+
     /// <summary>Resident set size now and at its peak (VmHWM), in bytes, from /proc.</summary>
     public (long Current, long Peak) Memory()
     {
