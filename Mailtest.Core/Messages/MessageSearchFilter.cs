@@ -12,13 +12,13 @@ namespace Mailtest.Core.Messages;
 /// </summary>
 internal static class MessageSearchFilter
 {
-    public static IQueryable<CapturedMessage> Apply(IQueryable<CapturedMessage> messages, SearchQuery search, MailtestDbContext db)
+    public static async Task<IQueryable<CapturedMessage>> ApplyAsync(IQueryable<CapturedMessage> messages, SearchQuery search, MailtestDbContext db, CancellationToken cancellationToken)
     {
         foreach (var term in search.Terms)
         {
             var predicate = term switch
             {
-                TextTerm { Field: SearchField.Anywhere } text => FullText(db, text.Value),
+                TextTerm { Field: SearchField.Anywhere } text => await FullTextAsync(db, text.Value, cancellationToken),
                 TextTerm text => FieldContains(text.Field, ContainsPattern(text.Value), db.IsSqlite),
                 FlagTerm { Flag: SearchFlag.Unread } => m => !m.IsRead,
                 FlagTerm { Flag: SearchFlag.Read } => m => m.IsRead,
@@ -35,7 +35,7 @@ internal static class MessageSearchFilter
     private static Expression<Func<CapturedMessage, bool>> Before(DateTime start) => m => m.ReceivedUtc < start;
     private static Expression<Func<CapturedMessage, bool>> After(DateTime start) => m => m.ReceivedUtc >= start;
 
-    private static Expression<Func<CapturedMessage, bool>> FullText(MailtestDbContext db, string value)
+    private static async Task<Expression<Func<CapturedMessage, bool>>> FullTextAsync(MailtestDbContext db, string value, CancellationToken cancellationToken)
     {
         IQueryable<Guid> matching;
         if (db.IsSqlite)
@@ -48,7 +48,7 @@ internal static class MessageSearchFilter
             // A term found in thousands of messages: gathering every match before sorting by date costs
             // hundreds of milliseconds, while walking the environment's messages newest first finds a
             // page of matches after a few dozen rows. A rare term: the index is the fast way.
-            if (rows.Select(r => r.RowId).Take(CommonTermMatches).Count() >= CommonTermMatches)
+            if (await rows.Select(r => r.RowId).Take(CommonTermMatches).CountAsync(cancellationToken) >= CommonTermMatches)
             {
                 var textPattern = ContainsPattern(value);
                 return m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, textPattern, Escape));
@@ -78,7 +78,7 @@ internal static class MessageSearchFilter
 
     private const string Escape = "\\";
 
-    /// <summary>From this many index matches on, a term counts as common (see <see cref="FullText"/>).</summary>
+    /// <summary>From this many index matches on, a term counts as common (see <see cref="FullTextAsync"/>).</summary>
     private const int CommonTermMatches = 2000;
 
     private static bool NeedsEscape(string value) => value.AsSpan().IndexOfAny('%', '_', '\\') >= 0;

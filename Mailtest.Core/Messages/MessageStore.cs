@@ -19,7 +19,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
         var messages = db.Messages.AsNoTracking().Where(m => environmentIds.Contains(m.EnvironmentId));
-        messages = MessageSearchFilter.Apply(messages, SearchQuery.Parse(query.Search), db);
+        messages = await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(query.Search), db, cancellationToken);
         if (query.After is { } after)
             messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
 
