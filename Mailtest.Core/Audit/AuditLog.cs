@@ -21,6 +21,8 @@ public static class AuditActions
     public const string ApiTokenRevoked = "api-token.revoke";
     public const string BreakGlassMailAccess = "admin.break-glass.mail";
     public const string OdooConnectionChange = "odoo.connection.change";
+    public const string OdooTamperDetected = "odoo.tamper_detected";
+    public const string OdooNeutralizeRepaired = "odoo.neutralize_repaired";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);

@@ -29,7 +29,7 @@ public sealed class OdooTamperMonitor(
             case OdooTamperStatus.RepairedAfterNeutralize:
                 await using (var db = await databases.CreateDbContextAsync(cancellationToken))
                 {
-                    await AddAuditAsync(db, environment.Id, "odoo.neutralize_repaired", check.Reason, cancellationToken);
+                    await AddAuditAsync(db, environment.Id, AuditActions.OdooNeutralizeRepaired, check.Reason, cancellationToken);
                     await db.SaveChangesAsync(cancellationToken);
                 }
                 logger.LogInformation("Odoo neutralize repaired for environment {EnvironmentId}", environment.Id);
@@ -49,7 +49,7 @@ public sealed class OdooTamperMonitor(
         if (stored is null || stored.MailtestState != MailtestState.Enabled || stored.IsRotating) return;
         stored.MailtestState = MailtestState.TamperDetected;
         stored.TamperReason = reason;
-        await AddAuditAsync(db, environment.Id, "odoo.tamper_detected", reason, cancellationToken);
+        await AddAuditAsync(db, environment.Id, AuditActions.OdooTamperDetected, reason, cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
         environment.MailtestState = MailtestState.TamperDetected;
         environment.TamperReason = reason;
@@ -57,7 +57,7 @@ public sealed class OdooTamperMonitor(
         logger.LogWarning("Odoo tampering detected for environment {EnvironmentId}: {Reason}", environment.Id, reason);
     }
 
-    /// <summary>The one place this area writes the audit log (swap for the audit service when it lands).</summary>
+    /// <summary>Adds the audit entry to the same transaction as the state change, so neither is saved without the other.</summary>
     private static async Task AddAuditAsync(MailtestDbContext db, Guid environmentId, string action, string? detail, CancellationToken cancellationToken)
     {
         var organizationId = await db.Environments.Where(e => e.Id == environmentId)
