@@ -23,6 +23,10 @@ public static class AuditActions
     public const string OdooConnectionChange = "odoo.connection.change";
     public const string OdooTamperDetected = "odoo.tamper_detected";
     public const string OdooNeutralizeRepaired = "odoo.neutralize_repaired";
+    public const string MessagesClear = "messages.clear";
+    public const string RetentionPurge = "retention.purge";
+    public const string PlanChange = "organization.plan.change";
+    public const string ExportRequest = "export.request";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);

@@ -1,8 +1,8 @@
 using Mailtest.Core.Messages;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
 using Microsoft.Extensions.Logging;
-using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Capture;
 
@@ -15,8 +15,10 @@ public sealed class SmtpCaptureBackend(
     SmtpCredentialCache credentials,
     CredentialIssuer issuer,
     IEnumerable<ISmtpLoginGuard> guards,
-    IOptions<PlanOptions> plans,
+    PlanGrace plans,
     OrganizationUsage usage,
+    CapPurgeTrigger capPurge,
+    TimeProvider clock,
     MessageIngest ingest,
     ILogger<SmtpCaptureBackend> logger) : ISmtpBackend
 {
@@ -45,7 +47,7 @@ public sealed class SmtpCaptureBackend(
             return SmtpLoginResult.Refused(AuthenticationFailed);
 
         var environment = credential.Environment;
-        var limits = plans.Value.For(credential.Plan);
+        var limits = LimitsOf(credential);
         // Odoo records the reply text in its mail queue: say why, so the user knows to re-enable.
         if (environment.MailtestState == MailtestState.TamperDetected)
             return SmtpLoginResult.Refused(TamperDetected);
@@ -70,28 +72,56 @@ public sealed class SmtpCaptureBackend(
         if (credential is null || credential.Environment.Id != mailbox.EnvironmentId || credential.Environment.MailtestState != MailtestState.Enabled)
             return CredentialsNoLongerValid;
 
-        var limits = plans.Value.For(credential.Plan);
+        var limits = LimitsOf(credential);
         if (declaredSize > limits.MaxMessageBytes) return MessageTooLarge;
 
         var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
         if (used.MessageCount >= limits.MessageCap || used.Bytes + (declaredSize ?? 0) > limits.StorageCapBytes)
+        {
+            // At the cap: purge the oldest now, so this answer lasts seconds, not until the hourly run.
+            capPurge.Request(mailbox.OrganizationId);
             return InsufficientStorage;
+        }
         return null;
     }
 
+    /// <summary>The plan's limits, or during a downgrade grace the old plan's caps.</summary>
+    private PlanLimits LimitsOf(CredentialSnapshot credential) =>
+        plans.For(credential.Plan, credential.PreviousPlan, credential.PlanChangedUtc, clock.GetUtcNow().UtcDateTime).Applied;
+
     public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
     {
+        Guid id;
         try
         {
-            var id = await ingest.IngestAsync(new IngestRequest(
+            id = await ingest.IngestAsync(new IngestRequest(
                 transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
                 transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
-            return new SmtpReply(250, "2.0.0", $"Ok: queued as {id:N}");
         }
         catch (Exception error) when (error is not OperationCanceledException)
         {
             logger.LogError(error, "Storing a message for environment {EnvironmentId} failed.", transaction.Mailbox.EnvironmentId);
             return StorageFailed;
+        }
+        await StartPurgeAtCapAsync(transaction.Mailbox, cancellationToken);
+        return new SmtpReply(250, "2.0.0", $"Ok: queued as {id:N}");
+    }
+
+    /// <summary>This message filled a cap: start the purge before the next MAIL FROM finds the organization full.</summary>
+    /// <remarks>The message is stored: nothing here may turn its 250 into an error.</remarks>
+    private async Task StartPurgeAtCapAsync(SmtpMailbox mailbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await credentials.FindAsync(mailbox.Username, cancellationToken) is not { } credential) return;
+            var limits = LimitsOf(credential);
+            var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
+            if (used.MessageCount >= limits.MessageCap || used.Bytes >= limits.StorageCapBytes)
+                capPurge.Request(mailbox.OrganizationId);
+        }
+        catch (Exception error)
+        {
+            logger.LogWarning(error, "Could not check organization {OrganizationId} against its caps after storing a message.", mailbox.OrganizationId);
         }
     }
 }

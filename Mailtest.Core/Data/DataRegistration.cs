@@ -73,10 +73,14 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
 
     private static void Apply(DbConnection connection)
     {
-        if (connection is not SqliteConnection) return;
+        if (connection is not SqliteConnection sqlite) return;
         using var command = connection.CreateCommand();
+        // auto_vacuum=INCREMENTAL takes effect only on a new, empty file (before WAL is switched on):
+        // purges can then hand freed pages back to the file system (DatabaseSpace). EF's existence
+        // check opens the file read-only, where the pragma would fail.
+        var readOnly = new SqliteConnectionStringBuilder(sqlite.ConnectionString).Mode == SqliteOpenMode.ReadOnly;
         // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+        command.CommandText = (readOnly ? "" : "PRAGMA auto_vacuum=INCREMENTAL; ") + "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
         command.ExecuteNonQuery();
     }
 }

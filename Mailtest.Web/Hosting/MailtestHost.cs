@@ -3,6 +3,7 @@ using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Odoo;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Scheduling;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
@@ -40,6 +41,7 @@ public static class MailtestHost
         builder.AddTenancy();
         builder.AddMessageStore();
         builder.AddCapture();
+        builder.AddRetention();
         builder.AddMailtestLifecycle();
         builder.AddOdooIntegration();
         builder.AddSmtpCapture();
