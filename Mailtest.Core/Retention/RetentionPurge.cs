@@ -43,6 +43,12 @@ public sealed class RetentionPurge(
     /// <summary>One purge per organization at a time in this process: two cap purges must not both trim to the headroom.</summary>
     private readonly ConcurrentDictionary<Guid, SemaphoreSlim> _organizationLocks = new();
 
+    /// <summary>A purge run on demand by a platform administrator (API, dashboard).</summary>
+    public Task<PurgeReport> RunAsync(Caller caller, Guid? organizationId, CancellationToken cancellationToken = default) =>
+        caller.IsPlatformAdmin
+            ? RunAsync(organizationId, caller.Email, cancellationToken)
+            : throw new AccessDeniedException("Only platform administrators can run the retention purge.");
+
     /// <summary>Purges every organization, or the one named; <paramref name="actor"/> is written to the audit log.</summary>
     /// <exception cref="NotFoundException">There is no organization <paramref name="organizationId"/>.</exception>
     public async Task<PurgeReport> RunAsync(Guid? organizationId, string actor, CancellationToken cancellationToken = default)

@@ -30,6 +30,9 @@ public static class AdminVerbs
         ("messages", "list") => ListMessages(a),
         ("messages", "raw") => RawMessage(a),
         ("token", "create") => CreateApiToken(a),
+        ("org", "plan") => RetentionVerbs.ChangePlan(a),
+        ("org", "usage") => RetentionVerbs.Usage(a),
+        ("purge", "run") => RetentionVerbs.RunPurge(a),
         _ => throw new AdminUsageException($"Unknown command `{a.Noun} {a.Verb}`."),
     };
 

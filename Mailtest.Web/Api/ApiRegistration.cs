@@ -23,6 +23,7 @@ public static class ApiRegistration
             .RequireAuthorization(Policy)
             .AddEndpointFilter<ApiProblems>();
         EnvironmentEndpoints.Map(api);
+        RetentionEndpoints.Map(api);
         return app;
     }
 }
