@@ -99,8 +99,8 @@ public abstract class RetentionContract(RetentionCore world)
         Assert.False(await db.MessageContents.AnyAsync(c => c.MessageId == id));
         Assert.False(await db.MessageAttachments.AnyAsync(a => a.MessageId == id));
         Assert.False(await db.MessageSearchEntries.AnyAsync(e => e.MessageId == id));
-        if (db.IsSqlite)
-            Assert.False(await db.MessageSearchIndex.AnyAsync(r => EF.Functions.Like(r.Text, $"%{word}%")));
+        if (db.IsSqlite) // the FTS5 index matches its content table: no entry was left behind (this throws otherwise)
+            await db.Database.ExecuteSqlRawAsync("""INSERT INTO "MessageSearchIndex"("MessageSearchIndex") VALUES ('integrity-check')""");
         Assert.Empty((await Store.ListAsync(new MessageListQuery([environment.Id], word))).Items);
     }
 
