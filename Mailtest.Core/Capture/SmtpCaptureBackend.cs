@@ -79,7 +79,9 @@ public sealed class SmtpCaptureBackend(
         if (used.MessageCount >= limits.MessageCap || used.Bytes + (declaredSize ?? 0) > limits.StorageCapBytes)
         {
             // At the cap: purge the oldest now, so this answer lasts seconds, not until the hourly run.
-            capPurge.Request(mailbox.OrganizationId);
+            // A message larger than the whole storage cap can never fit: purging would not help it.
+            if ((declaredSize ?? 0) <= limits.StorageCapBytes)
+                capPurge.Request(mailbox.OrganizationId, declaredSize ?? 0);
             return InsufficientStorage;
         }
         return null;

@@ -15,7 +15,8 @@ public sealed class CapPurgeTrigger(RetentionPurge purge, ILogger<CapPurgeTrigge
     private readonly CancellationTokenSource _stopping = new();
 
     /// <summary>Returns at once; the purge runs in the background.</summary>
-    public void Request(Guid organizationId)
+    /// <param name="roomForBytes">The size of the message that was refused: the purge frees at least that much below the storage cap.</param>
+    public void Request(Guid organizationId, long roomForBytes = 0)
     {
         lock (_gate)
         {
@@ -23,9 +24,10 @@ public sealed class CapPurgeTrigger(RetentionPurge purge, ILogger<CapPurgeTrigge
             if (_runs.TryGetValue(organizationId, out var running))
             {
                 running.Again = true;
+                running.RoomForBytes = Math.Max(running.RoomForBytes, roomForBytes);
                 return;
             }
-            var run = new Run();
+            var run = new Run { RoomForBytes = roomForBytes };
             _runs[organizationId] = run;
             run.Task = Task.Run(() => RunAsync(organizationId, run));
         }
@@ -43,7 +45,9 @@ public sealed class CapPurgeTrigger(RetentionPurge purge, ILogger<CapPurgeTrigge
         {
             try
             {
-                await purge.PurgeAtCapAsync(organizationId, _stopping.Token);
+                long room;
+                lock (_gate) room = run.RoomForBytes;
+                await purge.PurgeAtCapAsync(organizationId, room, _stopping.Token);
             }
             catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
             catch (Exception e)
@@ -72,5 +76,6 @@ public sealed class CapPurgeTrigger(RetentionPurge purge, ILogger<CapPurgeTrigge
     {
         public Task Task { get; set; } = Task.CompletedTask;
         public bool Again { get; set; }
+        public long RoomForBytes { get; set; }
     }
 }

@@ -85,20 +85,20 @@ public sealed class RetentionPurge(
     /// <summary>
     /// The purge SMTP asks for when an organization reached a cap: retention as usual, and the caps
     /// trimmed to the headroom even when the organization is just under them (the message that was
-    /// refused would not fit).
+    /// refused would not fit), and at least <paramref name="roomForBytes"/> free below the storage cap.
     /// </summary>
-    public async Task<OrganizationPurged?> PurgeAtCapAsync(Guid organizationId, CancellationToken cancellationToken = default)
+    public async Task<OrganizationPurged?> PurgeAtCapAsync(Guid organizationId, long roomForBytes = 0, CancellationToken cancellationToken = default)
     {
         Organization? organization;
         await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
             organization = await db.Organizations.AsNoTracking().SingleOrDefaultAsync(o => o.Id == organizationId, cancellationToken);
         if (organization is null) return null;
-        var result = await PurgeAsync(organization, SystemActor, trimToHeadroom: true, cancellationToken);
+        var result = await PurgeAsync(organization, SystemActor, trimToHeadroom: true, cancellationToken, roomForBytes);
         if (result.Messages > 0) await space.ReclaimAsync(cancellationToken);
         return result;
     }
 
-    private async Task<OrganizationPurged> PurgeAsync(Organization organization, string actor, bool trimToHeadroom, CancellationToken cancellationToken)
+    private async Task<OrganizationPurged> PurgeAsync(Organization organization, string actor, bool trimToHeadroom, CancellationToken cancellationToken, long roomForBytes = 0)
     {
         var gate = _organizationLocks.GetOrAdd(organization.Id, _ => new SemaphoreSlim(1, 1));
         await gate.WaitAsync(cancellationToken);
@@ -118,7 +118,7 @@ public sealed class RetentionPurge(
             {
                 var headroom = options.Value.CapHeadroomPercent / 100.0;
                 var targetCount = (long)Math.Floor(limits.Applied.MessageCap * headroom);
-                var targetBytes = (long)Math.Floor(limits.Applied.StorageCapBytes * headroom);
+                var targetBytes = Math.Min((long)Math.Floor(limits.Applied.StorageCapBytes * headroom), limits.Applied.StorageCapBytes - roomForBytes);
                 byCaps = await deletion.DeleteInBatchesAsync((db, ct) => OldestOverCapsAsync(db, organization.Id, targetCount, targetBytes, batchSize, ct), cancellationToken);
                 usage = await ExactUsageAsync(organization.Id, cancellationToken);
             }

@@ -197,6 +197,23 @@ public abstract class RetentionContract(RetentionCore world)
     }
 
     [Fact]
+    public async Task A_message_refused_for_storage_gets_room_for_its_declared_size_not_just_the_headroom()
+    {
+        var environment = await _core.CreateEnvironmentAsync(Plan.Agency);
+        var credential = await _core.Get<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        for (var i = 0; i < 28; i++) // about 56,000 of 60,000 bytes: under the cap and under 95 % of it
+            await _core.IngestAsync(environment, SampleMail.Plain($"Report {i}", new string('r', 1_750)));
+        var mailbox = new Mailtest.Smtp.SmtpMailbox(credential.Username, environment.Project!.OrganizationId, environment.Id);
+        const long Declared = 8_000;
+
+        Assert.Equal(452, (await MailFromAsync(mailbox, Declared))?.Code);
+
+        await _core.Get<CapPurgeTrigger>().IdleAsync();
+        Assert.Null(await MailFromAsync(mailbox, Declared));
+        Assert.InRange((await _core.Get<OrganizationUsage>().GetAsync(environment.Project.OrganizationId)).Bytes, 45_000, RetentionCore.AgencyStorageCap - Declared);
+    }
+
+    [Fact]
     public async Task Two_purges_at_once_delete_each_message_once_and_a_second_run_finds_nothing()
     {
         var environment = await _core.CreateEnvironmentAsync(Plan.Starter);
@@ -316,10 +333,10 @@ public abstract class RetentionContract(RetentionCore world)
             Assert.True(after < before - 3_000_000, $"{before} bytes before, {after} after");
     }
 
-    private async Task<Mailtest.Smtp.SmtpReply?> MailFromAsync(Mailtest.Smtp.SmtpMailbox mailbox)
+    private async Task<Mailtest.Smtp.SmtpReply?> MailFromAsync(Mailtest.Smtp.SmtpMailbox mailbox, long? declaredSize = null)
     {
         await using var scope = _core.Services.CreateAsyncScope();
-        return await scope.ServiceProvider.GetRequiredService<Mailtest.Smtp.ISmtpBackend>().CheckSenderAsync(mailbox, null, default);
+        return await scope.ServiceProvider.GetRequiredService<Mailtest.Smtp.ISmtpBackend>().CheckSenderAsync(mailbox, declaredSize, default);
     }
 
     private async Task<ProjectEnvironment> CreateSiblingEnvironmentAsync(ProjectEnvironment sibling, string name)

@@ -24,6 +24,8 @@ public static class ApiRegistration
             .AddEndpointFilter<ApiProblems>();
         EnvironmentEndpoints.Map(api);
         RetentionEndpoints.Map(api);
+        ExportEndpoints.Map(api);
+        ExportEndpoints.MapDownload(app);
         return app;
     }
 }

@@ -1,6 +1,7 @@
 using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
+using Mailtest.Core.Exports;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Retention;
@@ -42,6 +43,7 @@ public static class MailtestHost
         builder.AddMessageStore();
         builder.AddCapture();
         builder.AddRetention();
+        builder.AddExports();
         builder.AddMailtestLifecycle();
         builder.AddOdooIntegration();
         builder.AddSmtpCapture();

@@ -3,10 +3,11 @@ using Mailtest.Bench;
 // Reproduce (from the repository root):
 //   dotnet build -c Release Mailtest.Web && dotnet run -c Release --project bench/Mailtest.Bench -- smtp
 //   dotnet run -c Release --project bench/Mailtest.Bench -- inbox --messages 100000
+//   dotnet run -c Release --project bench/Mailtest.Bench -- purge --messages 100000
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command == "smtp" && !File.Exists(appPath))
+if (command is "smtp" or "purge" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -68,8 +69,32 @@ switch (command)
         try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
         return 0;
     }
+    case "purge":
+    {
+        var messages = int.Parse(Option("--messages") ?? "100000");
+        var size = int.Parse(Option("--size") ?? "2048");
+        // Caps far away, so only the purge under test deletes anything.
+        await using var server = await MailtestProcess.StartAsync(appPath, new Dictionary<string, string>
+        {
+            ["Mailtest__Plans__Agency__MessageCap"] = "100000000",
+            ["Mailtest__Plans__Agency__StorageCapBytes"] = "1000000000000",
+        });
+        var r = await PurgeBenchmark.RunAsync(server, messages, connections: 8, size, baseline: TimeSpan.FromSeconds(10));
+        Console.WriteLine($"## Retention purge of {r.PurgedMessages:N0} messages ({size / 1024} KB each, SQLite) while 8 connections keep sending");
+        Console.WriteLine();
+        Console.WriteLine($"Seeded {r.Seeded:N0} messages over SMTP at {r.SeedPerSecond:F0} messages/s. The purge took {r.PurgeSeconds:F1} s.");
+        Console.WriteLine();
+        Console.WriteLine("| window | seconds | messages | messages/s | p99 ms |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine($"| before the purge | {r.Before.Seconds:F1} | {r.Before.Messages} | {r.Before.PerSecond:F0} | {r.Before.P99Ms:F1} |");
+        Console.WriteLine($"| during the purge | {r.During.Seconds:F1} | {r.During.Messages} | {r.During.PerSecond:F0} | {r.During.P99Ms:F1} |");
+        Console.WriteLine();
+        Console.WriteLine($"Database file (with its WAL): {r.FileBytesBefore / 1048576.0:F1} MB before, {r.FileBytesAfter / 1048576.0:F1} MB after.");
+        return 0;
+    }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench purge [--messages N] [--size BYTES] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
         return 2;
 }
