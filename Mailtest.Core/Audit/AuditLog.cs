@@ -32,6 +32,10 @@ public static class AuditActions
     public const string RetentionPurge = "retention.purge";
     public const string PlanChange = "organization.plan.change";
     public const string ExportRequest = "export.request";
+    public const string SmtpFaultsChange = "smtp-faults.change";
+    public const string WebhookChange = "webhook.change";
+    public const string WebhookSecretRegenerate = "webhook.secret.regenerate";
+    public const string WebhookRemove = "webhook.remove";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);

@@ -26,6 +26,8 @@ public static class ApiRegistration
         RetentionEndpoints.Map(api);
         ExportEndpoints.Map(api);
         ExportEndpoints.MapDownload(app);
+        SmtpFaultEndpoints.Map(api);
+        WebhookEndpoints.Map(api);
         return app;
     }
 }

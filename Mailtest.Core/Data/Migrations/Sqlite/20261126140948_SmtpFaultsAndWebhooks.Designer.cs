@@ -11,8 +11,8 @@ using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 namespace Mailtest.Core.Data.Migrations.Sqlite
 {
     [DbContext(typeof(SqliteMailtestDbContext))]
-    [Migration("20261126150744_Exports")]
-    partial class Exports
+    [Migration("20261126140948_SmtpFaultsAndWebhooks")]
+    partial class SmtpFaultsAndWebhooks
     {
         /// <inheritdoc />
         protected override void BuildTargetModel(ModelBuilder modelBuilder)
@@ -109,58 +109,35 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("SmtpCredentials");
                 });
 
-            modelBuilder.Entity("Mailtest.Core.Exports.MessageExport", b =>
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
                 {
-                    b.Property<Guid>("Id")
-                        .ValueGeneratedOnAdd()
+                    b.Property<Guid>("EnvironmentId")
                         .HasColumnType("TEXT");
 
-                    b.Property<DateTime?>("CompletedUtc")
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid?>("EnvironmentId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("Error")
-                        .HasMaxLength(1000)
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime?>("ExpiresUtc")
-                        .HasColumnType("TEXT");
-
-                    b.Property<int>("ExportedMessages")
+                    b.Property<int>("AuthenticationCode")
                         .HasColumnType("INTEGER");
 
-                    b.Property<Guid>("OrganizationId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<string>("RequestedByEmail")
-                        .IsRequired()
-                        .HasMaxLength(320)
-                        .HasColumnType("TEXT");
-
-                    b.Property<Guid>("RequestedByUserId")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime>("RequestedUtc")
-                        .HasColumnType("TEXT");
-
-                    b.Property<long>("SizeBytes")
+                    b.Property<int>("AuthenticationProbability")
                         .HasColumnType("INTEGER");
 
-                    b.Property<int>("State")
+                    b.Property<int>("RecipientCode")
                         .HasColumnType("INTEGER");
 
-                    b.Property<int>("TotalMessages")
+                    b.Property<int>("RecipientProbability")
                         .HasColumnType("INTEGER");
 
-                    b.HasKey("Id");
+                    b.Property<int>("SenderCode")
+                        .HasColumnType("INTEGER");
 
-                    b.HasIndex("RequestedByUserId", "RequestedUtc");
+                    b.Property<int>("SenderProbability")
+                        .HasColumnType("INTEGER");
 
-                    b.HasIndex("State", "ExpiresUtc");
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("TEXT");
 
-                    b.ToTable("MessageExports", (string)null);
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("SmtpFaultSettings");
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>
@@ -561,13 +538,7 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
-                    b.Property<long>("AccessVersion")
-                        .HasColumnType("INTEGER");
-
                     b.Property<DateTime>("CreatedUtc")
-                        .HasColumnType("TEXT");
-
-                    b.Property<DateTime?>("DeactivatedUtc")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Email")
@@ -575,16 +546,17 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .HasMaxLength(320)
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("FailedSignInCount")
+                        .HasColumnType("INTEGER");
+
                     b.Property<bool>("IsPlatformAdmin")
                         .HasColumnType("INTEGER");
 
-                    b.Property<string>("PasswordHash")
-                        .IsRequired()
+                    b.Property<DateTime?>("LockedOutUntilUtc")
                         .HasColumnType("TEXT");
 
-                    b.Property<string>("SecurityStamp")
+                    b.Property<string>("PasswordHash")
                         .IsRequired()
-                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
@@ -593,6 +565,89 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .IsUnique();
 
                     b.ToTable("Users", (string)null);
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SecretPrefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("SecretSealed")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("EnvironmentWebhooks");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("AttemptedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DeliveryId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DurationMs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Succeeded")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId", "Id");
+
+                    b.ToTable("WebhookDeliveries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
                 });
 
             modelBuilder.Entity("Mailtest.Core.Messages.MessageAttachment", b =>
@@ -692,6 +747,24 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
