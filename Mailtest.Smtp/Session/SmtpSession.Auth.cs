@@ -30,7 +30,6 @@ internal sealed partial class SmtpSession
         try
         {
             result = await _backend.AuthenticateAsync(username, password, Peer, Lifetime);
-            _services.BackendIncident.Succeeded();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {

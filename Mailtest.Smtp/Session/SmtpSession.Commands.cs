@@ -105,7 +105,6 @@ internal sealed partial class SmtpSession
         try
         {
             refusal = await _backend.CheckSenderAsync(_mailbox!, command.DeclaredSize, Lifetime);
-            _services.BackendIncident.Succeeded();
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
@@ -194,7 +193,7 @@ internal sealed partial class SmtpSession
         {
             // Not bound to the session's lifetime: a message being committed is finished, shutdown or not.
             var reply = await _backend.DeliverAsync(transaction, CancellationToken.None);
-            _services.BackendIncident.Succeeded();
+            _services.BackendIncident.Succeeded(); // a stored message ends an outage (cached answers may succeed during one)
             return reply;
         }
         catch (Exception e)

@@ -88,9 +88,7 @@ internal sealed partial class SmtpSession : ISmtpCommandHandlers
     {
         try
         {
-            var refusal = await _backend.CheckConnectionAsync(Peer, Lifetime);
-            _services.BackendIncident.Succeeded();
-            return refusal;
+            return await _backend.CheckConnectionAsync(Peer, Lifetime);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
