@@ -8,6 +8,8 @@ namespace Mailtest.Core.Capture;
 /// <summary>
 /// Core's answers to the SMTP engine: the kill switch at connect, credentials and environment state
 /// at AUTH, plan size and organization quota at MAIL FROM, and the durable store at the end of DATA.
+/// The environment's fault injection (<see cref="SmtpFaultInjection"/>) may answer instead at AUTH,
+/// MAIL FROM and RCPT TO, once the credential is known to be good.
 /// </summary>
 public sealed class SmtpCaptureBackend(
     KillSwitch killSwitch,
@@ -16,7 +18,8 @@ public sealed class SmtpCaptureBackend(
     IEnumerable<ISmtpLoginGuard> guards,
     IOptions<PlanOptions> plans,
     OrganizationUsage usage,
-    MessageIngest ingest) : ISmtpBackend
+    MessageIngest ingest,
+    SmtpFaultInjection faults) : ISmtpBackend
 {
     public static readonly SmtpReply TamperDetected =
         new(535, "5.7.8", "Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix");
@@ -50,6 +53,8 @@ public sealed class SmtpCaptureBackend(
         foreach (var guard in guards)
             if (await guard.CheckAsync(environment, cancellationToken) is { } refusal)
                 return SmtpLoginResult.Refused(refusal);
+        if (await faults.InjectAsync(environment.Id, SmtpFaultStage.Authentication, cancellationToken) is { } fault)
+            return SmtpLoginResult.Refused(fault);
 
         return SmtpLoginResult.Accepted(new SmtpMailbox(credential.Username, credential.OrganizationId, environment.Id), limits.MaxMessageBytes);
     }
@@ -62,6 +67,8 @@ public sealed class SmtpCaptureBackend(
         var credential = await credentials.FindAsync(mailbox.Username, cancellationToken);
         if (credential is null || credential.Environment.Id != mailbox.EnvironmentId || credential.Environment.MailtestState != MailtestState.Enabled)
             return CredentialsNoLongerValid;
+        if (await faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Sender, cancellationToken) is { } fault)
+            return fault;
 
         var limits = plans.Value.For(credential.Plan);
         if (declaredSize > limits.MaxMessageBytes) return SmtpStandardReplies.MessageTooBig;
@@ -71,6 +78,9 @@ public sealed class SmtpCaptureBackend(
             return SmtpStandardReplies.InsufficientStorage;
         return null;
     }
+
+    public ValueTask<SmtpReply?> CheckRecipientAsync(SmtpMailbox mailbox, string recipient, CancellationToken cancellationToken) =>
+        faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Recipient, cancellationToken);
 
     /// <summary>A failure to store throws: the engine answers it with <see cref="SmtpStandardReplies.StorageFailed"/>
     /// and logs it once per incident (a database outage is one incident, not one error per message).</summary>

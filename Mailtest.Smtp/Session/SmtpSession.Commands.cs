@@ -122,21 +122,36 @@ internal sealed partial class SmtpSession
         return CommandResult.Succeeded;
     }
 
-    public ValueTask<CommandResult> RcptAsync(RcptCommand command)
+    public async ValueTask<CommandResult> RcptAsync(RcptCommand command)
     {
         if (command.ForwardPath.IsInternational && !_smtpUtf8)
         {
             Reply(SmtpReplies.InternationalAddressNeedsSmtpUtf8);
-            return ValueTask.FromResult(CommandResult.Refused);
+            return CommandResult.Refused;
         }
         if (_recipients.Count >= _options.MaxRecipients)
         {
             Reply(SmtpReplies.TooManyRecipients);
-            return ValueTask.FromResult(CommandResult.Refused);
+            return CommandResult.Refused;
+        }
+        SmtpReply? refusal;
+        try
+        {
+            refusal = await _backend.CheckRecipientAsync(_mailbox!, command.ForwardPath.Value, Lifetime);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _services.BackendIncident.Failed(e, "checking a recipient threw");
+            refusal = SmtpReplies.LocalError;
+        }
+        if (refusal is not null)
+        {
+            Reply(refusal.Value);
+            return CommandResult.Refused;
         }
         _recipients.Add(command.ForwardPath.Value);
         Reply(SmtpReplies.RecipientOk);
-        return ValueTask.FromResult(CommandResult.Succeeded);
+        return CommandResult.Succeeded;
     }
 
     public async ValueTask<CommandResult> DataAsync()

@@ -38,7 +38,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         {
             ["Mailtest:Data:Provider"] = "Postgres",
             ["Mailtest:Data:ConnectionString"] = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Database = "mailtest", Timeout = 5 }.ConnectionString,
-        }, _logs);
+        }, configure: builder => builder.Logging.AddProvider(_logs));
         var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
