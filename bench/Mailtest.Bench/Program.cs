@@ -62,7 +62,7 @@ switch (command)
             MailDevScript: Option("--maildev"),
             Smtp4devExecutable: Option("--smtp4dev"),
             DotnetCounters: Option("--counters"),
-            EngineAlone: !args.Contains("--no-engine-alone")), Console.Out);
+            Servers: (Option("--servers") ?? "mailtest,maildev,smtp4dev,sink,engine").Split(',').ToHashSet()), Console.Out);
         return 0;
     }
     case "sink":
@@ -101,7 +101,7 @@ switch (command)
     }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
-        Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--no-engine-alone]");
+        Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
         return 2;
 }

@@ -13,7 +13,9 @@ public static class IngestComparison
 {
     public sealed record Options(
         IReadOnlyList<string> Bodies, IReadOnlyList<int> Connections, int Rounds, TimeSpan Duration, TimeSpan WarmUp,
-        string MailtestApp, string? MailDevScript, string? Smtp4devExecutable, string? DotnetCounters, bool EngineAlone);
+        string MailtestApp, string? MailDevScript, string? Smtp4devExecutable, string? DotnetCounters, IReadOnlySet<string> Servers);
+
+    public const string MailtestServer = "mailtest", MailDevServer = "maildev", Smtp4devServer = "smtp4dev", SinkServer = "sink", EngineServer = "engine";
 
     private sealed record Run(string Server, IngestBenchmark.Result Result, WriterFigures? Writer);
 
@@ -54,7 +56,7 @@ public static class IngestComparison
     private static void Print(TextWriter output, string body, double averageBytes, int connections, IReadOnlyList<IngestTarget> targets, List<Run> runs)
     {
         double MedianOf(string server, Func<Run, double> value) => WriterCounters.Median([.. runs.Where(r => r.Server == server).Select(value)]);
-        var mailDev = MedianOf("MailDev", r => r.Result.PerSecond);
+        var mailDev = MedianOf("MailDev", r => r.Result.PerSecond); // NaN (printed as such) when not run
         var sink = MedianOf("bare sink", r => r.Result.PerSecond);
         output.WriteLine();
         output.WriteLine($"## {body} body (~{averageBytes / 1024:F1} KB), {connections} connection{(connections == 1 ? "" : "s")}");
@@ -86,16 +88,20 @@ public static class IngestComparison
             var servers = new Servers();
             try
             {
-                var mailtest = await MailtestProcess.StartAsync(options.MailtestApp);
-                servers._owned.Add(mailtest);
-                var (username, password, _) = await mailtest.CreateSendingEnvironmentAsync();
-                servers.Targets.Add(new IngestTarget("Mailtest", mailtest.SmtpPort, true, username, password, mailtest.ProcessId));
-                if (options.MailDevScript is { } maildev)
-                    servers.Add(await ComparedServer.MailDevAsync(maildev));
-                if (options.Smtp4devExecutable is { } smtp4dev)
-                    servers.Add(await ComparedServer.Smtp4devAsync(smtp4dev));
-                servers.Add(await ComparedServer.SinkAsync());
-                if (options.EngineAlone)
+                if (options.Servers.Contains(MailtestServer))
+                {
+                    var mailtest = await MailtestProcess.StartAsync(options.MailtestApp);
+                    servers._owned.Add(mailtest);
+                    var (username, password, _) = await mailtest.CreateSendingEnvironmentAsync();
+                    servers.Targets.Add(new IngestTarget("Mailtest", mailtest.SmtpPort, true, username, password, mailtest.ProcessId));
+                }
+                if (options.Servers.Contains(MailDevServer))
+                    servers.Add(await ComparedServer.MailDevAsync(options.MailDevScript ?? throw new ArgumentException("--maildev PATH/maildev.js is needed for MailDev")));
+                if (options.Servers.Contains(Smtp4devServer))
+                    servers.Add(await ComparedServer.Smtp4devAsync(options.Smtp4devExecutable ?? throw new ArgumentException("--smtp4dev PATH/smtp4dev is needed for smtp4dev")));
+                if (options.Servers.Contains(SinkServer))
+                    servers.Add(await ComparedServer.SinkAsync());
+                if (options.Servers.Contains(EngineServer))
                     servers.Add(await ComparedServer.EngineAloneAsync());
                 return servers;
             }
