@@ -18,6 +18,7 @@ public static class DataRegistration
         builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
         builder.Services.AddSingleton<InstallationSecrets>();
         builder.Services.AddSingleton<SecretBox>();
+        builder.Services.AddSingleton<ChunkedSecretBox>();
         builder.Services.AddSingleton<IDbContextFactory<MailtestDbContext>, MailtestDbContextFactory>();
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContext());
         builder.Services.AddSingleton<DatabaseMigrator>();

@@ -6,7 +6,10 @@ namespace Mailtest.Core.Messages;
 
 /// <summary>A parsed, sealed message ready to be written in one of the writer's transactions.</summary>
 /// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
-public sealed record PreparedMessage(CapturedMessage Summary, MessageContent Content, string SearchText);
+public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText);
+
+/// <summary>The sealed raw message (see <see cref="RawMessageSeal"/>), in a file the writer streams into the database and then deletes.</summary>
+public sealed record SealedContent(string Path, long Length);
 
 /// <summary>
 /// The one writer of captured mail, and the one indexer. Concurrent SMTP sessions queue their
@@ -105,7 +108,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                 while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
                 {
                     batch.Add(next);
-                    bytes += next.Message.Content.Sealed.Length;
+                    bytes += next.Message.Content.Length;
                 }
                 await CommitAsync(batch);
                 if (_unindexedSince is { } since && Stopwatch.GetElapsedTime(since) >= IndexDelay)
@@ -160,6 +163,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             Interlocked.Increment(ref _commitCount);
             _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
+            foreach (var pending in batch) DeleteSealedFile(pending.Message);
         }
         catch (Exception batchError) when (batch.Count > 1)
         {
@@ -172,7 +176,14 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             _logger.LogError(error, "Could not store message {MessageId}.", batch[0].Message.Summary.Id);
             batch[0].Committed.TrySetException(error);
+            DeleteSealedFile(batch[0].Message);
         }
+    }
+
+    private void DeleteSealedFile(PreparedMessage message)
+    {
+        try { File.Delete(message.Content.Path); }
+        catch (IOException error) { _logger.LogWarning(error, "Could not delete {Path}.", message.Content.Path); }
     }
 
     private void Released(List<PendingWrite> batch)

@@ -42,7 +42,9 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
                 ContentId = Clean(a.ContentId), IsInline = a.IsInline, Size = a.Size,
             })],
         };
-        var content = new MessageContent { MessageId = id, Sealed = await seal.SealFileAsync(request.SpoolPath, id, cancellationToken) };
+        // Sealed next to the spool file; the writer copies it into the database and deletes it.
+        var sealedPath = request.SpoolPath + ".sealed";
+        var content = new SealedContent(sealedPath, await seal.SealFileAsync(request.SpoolPath, sealedPath, id, cancellationToken));
         var searchText = string.Join('\n', new[] { mime.Subject, mime.From, request.EnvelopeFrom, mime.To, mime.Cc, envelopeTo, mime.BodyText }
             .Where(s => !string.IsNullOrEmpty(s)));
         return new PreparedMessage(summary, content, Clean(searchText)!);

@@ -19,9 +19,11 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
         var messages = db.Messages.AsNoTracking().Where(m => environmentIds.Contains(m.EnvironmentId));
-        messages = await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(query.Search), db, cancellationToken);
         if (query.After is { } after)
             messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
+        var matching = await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(query.Search), db, cancellationToken);
+        if (matching is null) return new MessagePage([], null);
+        messages = matching;
 
         var items = await messages
             .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id)
@@ -47,11 +49,10 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
     {
         var allowed = environmentIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var sealedContent = await db.MessageContents
-            .Where(c => c.MessageId == messageId && db.Messages.Any(m => m.Id == messageId && allowed.Contains(m.EnvironmentId)))
-            .Select(c => c.Sealed)
-            .SingleOrDefaultAsync(cancellationToken);
-        return sealedContent is null ? null : seal.Open(sealedContent, messageId);
+        if (!await db.Messages.AnyAsync(m => m.Id == messageId && allowed.Contains(m.EnvironmentId), cancellationToken)) return null;
+        // Streamed: read from the database, decrypted and decompressed chunk by chunk as the caller reads.
+        var sealedContent = await SealedContentReader.OpenAsync(db, messageId, cancellationToken);
+        return sealedContent is null ? null : await seal.OpenAsync(sealedContent, messageId, cancellationToken);
     }
 
     public async Task SetReadAsync(Guid messageId, bool isRead, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)

@@ -52,25 +52,31 @@ switch (command)
         var messages = int.Parse(Option("--messages") ?? "100000");
         var repetitions = int.Parse(Option("--repetitions") ?? "40");
         var provider = Option("--provider") ?? "Sqlite";
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-bench-inbox-{Guid.NewGuid():N}");
+        // --data-dir DIR keeps the seeded database (and, for PostgreSQL, which environment was seeded) for the next run.
+        var keptDirectory = Option("--data-dir");
+        var dataDirectory = keptDirectory is null ? Path.Combine(Path.GetTempPath(), $"mailtest-bench-inbox-{Guid.NewGuid():N}") : Path.GetFullPath(keptDirectory);
+        Directory.CreateDirectory(dataDirectory);
         var settings = new Dictionary<string, string?>
         {
             ["Mailtest:Data:Directory"] = dataDirectory,
             ["Mailtest:Data:Provider"] = provider,
             ["Mailtest:Data:ConnectionString"] = Option("--connection-string"),
         };
-        var (seedPerSecond, timings) = await InboxBenchmark.RunAsync(messages, settings, repetitions);
-        Console.WriteLine($"## Inbox with {messages:N0} messages in one environment ({provider}); seeded through ingest at {seedPerSecond:F0} messages/s");
+        var (seeding, timings) = await InboxBenchmark.RunAsync(messages, settings, repetitions,
+            keptDirectory is null ? null : Path.Combine(dataDirectory, $"bench-seed-{provider.ToLowerInvariant()}.json"));
+        Console.WriteLine($"## Inbox with {messages:N0} messages in one environment ({provider}); seeded through ingest at {seeding.PerSecond:F0} messages/s" +
+            $"{(seeding.Reused ? " (seeded by an earlier run, reused)" : "")}; search lag behind commits while seeding: p50 {seeding.LagP50Ms:F0} ms, p95 {seeding.LagP95Ms:F0} ms, max {seeding.LagMaxMs:F0} ms");
         Console.WriteLine();
         Console.WriteLine($"| query (first page of 50) | p50 ms | p95 ms | hits on page |");
         Console.WriteLine("|---|---:|---:|---:|");
         foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.Hits} |");
-        try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        if (keptDirectory is null)
+            try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
         return 0;
     }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
-        Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
+        Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
 }
 
