@@ -18,12 +18,15 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         var environmentIds = query.EnvironmentIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
-        var messages = db.Messages.AsNoTracking().Where(m => environmentIds.Contains(m.EnvironmentId));
-        if (query.After is { } after)
-            messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
-        var matching = await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(query.Search), db, cancellationToken);
-        if (matching is null) return new MessagePage([], null);
-        messages = matching;
+        IQueryable<CapturedMessage> Scope(IQueryable<CapturedMessage> messages)
+        {
+            messages = messages.Where(m => environmentIds.Contains(m.EnvironmentId));
+            if (query.After is { } after)
+                messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
+            return messages;
+        }
+        var messages = await MessageSearchFilter.ApplyAsync(db, Scope, SearchQuery.Parse(query.Search), cancellationToken);
+        if (messages is null) return new MessagePage([], null);
 
         var items = await messages
             .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id)
