@@ -16,13 +16,22 @@ public static class AuditActions
     public const string MailtestDisable = "mailtest.disable";
     public const string KillSwitch = "platform.kill-switch";
     public const string SignInFailed = "signin.failed";
-    public const string SignInLockedOut = "signin.locked-out";
+    public const string SignInThrottled = "signin.throttled";
+    public const string SignOut = "signout";
+    public const string SignOutEverywhere = "admin.user.signout-everywhere";
+    public const string UserDeactivated = "admin.user.deactivate";
+    public const string UserReactivated = "admin.user.reactivate";
+    public const string PasswordChanged = "account.password.change";
     public const string ApiTokenCreated = "api-token.create";
     public const string ApiTokenRevoked = "api-token.revoke";
     public const string BreakGlassMailAccess = "admin.break-glass.mail";
     public const string OdooConnectionChange = "odoo.connection.change";
     public const string OdooTamperDetected = "odoo.tamper_detected";
     public const string OdooNeutralizeRepaired = "odoo.neutralize_repaired";
+    public const string SmtpFaultsChange = "smtp-faults.change";
+    public const string WebhookChange = "webhook.change";
+    public const string WebhookSecretRegenerate = "webhook.secret.regenerate";
+    public const string WebhookRemove = "webhook.remove";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);
