@@ -115,8 +115,10 @@ internal static class MessageSearchFilter
     private static async Task<FullTextMatch?> PostgresFullTextAsync(MailtestDbContext db, IQueryable<CapturedMessage> scoped, string value, CancellationToken cancellationToken)
     {
         var pattern = ContainsPattern(value);
-        // `Text || ''` keeps PostgreSQL off the trigram index: this is the newest-first walk.
-        Expression<Func<CapturedMessage, bool>> walkPredicate = m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.ILike(e.Text + "", pattern, Escape));
+        // The newest-first walk: the text as a scalar subquery per message. Written as EXISTS, PostgreSQL
+        // turns it into a join, misjudges how many rows match, and scans every search entry instead.
+        Expression<Func<CapturedMessage, bool>> walkPredicate = m =>
+            EF.Functions.ILike(db.MessageSearchEntries.Where(e => e.MessageId == m.Id).Select(e => e.Text).FirstOrDefault() ?? "", pattern, Escape);
         var walk = new FullTextMatch(walkPredicate, null);
         // How common is the term here? Test the newest rows of these environments (cheap, and the very
         // walk a common term needs anyway): a trigram index scan cannot stop early, so asking the

@@ -19,7 +19,12 @@ public sealed class RawMessageSeal(SecretBox box, ChunkedSecretBox chunks)
     /// <summary>Seals the spooled message at <paramref name="path"/> into a new file at <paramref name="sealedPath"/>; returns its length.</summary>
     public async Task<long> SealFileAsync(string path, string sealedPath, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var output = new FileStream(sealedPath, FileMode.CreateNew, FileAccess.Write, FileShare.None, 64 * 1024, FileOptions.Asynchronous);
+        var options = new FileStreamOptions
+        {
+            Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 64 * 1024, Options = FileOptions.Asynchronous,
+        };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // mail is private, sealed or not
+        await using var output = new FileStream(sealedPath, options);
         await using (var sealing = chunks.CreateSealingStream(output, messageId.ToByteArray(), leaveOpen: true))
         await using (var brotli = new BrotliStream(sealing, CompressionLevel.Fastest, leaveOpen: true))
         await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan))

@@ -96,7 +96,10 @@ public sealed class InboxSite : IAsyncLifetime
 
     public string UsernameOf(ProjectEnvironment environment) => _credentials[environment.Id].Username;
 
-    /// <summary>Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted (durable).</summary>
+    /// <summary>
+    /// Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted
+    /// (durable) and free-text search finds it (the index follows the commit by a moment).
+    /// </summary>
     public async Task SendAsync(ProjectEnvironment environment, MimeMessage message, IEnumerable<string>? envelopeRecipients = null)
     {
         var credential = _credentials[environment.Id];
@@ -106,6 +109,7 @@ public sealed class InboxSite : IAsyncLifetime
         var recipients = (envelopeRecipients ?? message.To.Mailboxes.Select(m => m.Address)).Select(a => new MailboxAddress("", a));
         await client.SendAsync(message, message.From.Mailboxes.First(), recipients);
         await client.DisconnectAsync(true);
+        await Services.GetRequiredService<IngestWriter>().WaitUntilSearchableAsync();
     }
 
     /// <summary>The captured message with this subject (the store's own search), for tests that need its id.</summary>

@@ -62,20 +62,23 @@ public static class IngestBenchmark
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
 
-/// <summary>Samples the server's resident set size every 20 ms; <see cref="Peak"/> is the largest seen.</summary>
+/// <summary>Samples a resident set size (the server's, by default) every 20 ms; <see cref="Peak"/> is the largest seen.</summary>
 public sealed class MemorySampler : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _peak;
 
-    public MemorySampler(MailtestProcess server)
+    public MemorySampler(MailtestProcess server) : this(() => server.Memory().Current) { }
+
+    /// <param name="currentRss">Reads the resident set size to sample (another process, or this one).</param>
+    public MemorySampler(Func<long> currentRss)
     {
         _loop = Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested)
             {
-                var (current, _) = server.Memory();
+                var current = currentRss();
                 if (current > Interlocked.Read(ref _peak)) Interlocked.Exchange(ref _peak, current);
                 try { await Task.Delay(20, _stop.Token); } catch (OperationCanceledException) { }
             }
