@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -43,6 +44,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private const int MinIndexRows = 20;
     private const int MaxIndexRows = 5_000;
     private double _indexMillisecondsPerRow = 0.5;
+
+    /// <summary>The writer's meter: commits and messages per commit, readable live with
+    /// <c>dotnet-counters monitor --counters Mailtest.Ingest -p PID</c> (the ingest benchmark does).</summary>
+    public const string MeterName = "Mailtest.Ingest";
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Commits = Meter.CreateCounter<long>("mailtest.ingest.commits", "{transaction}", "Ingest transactions committed");
+    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("mailtest.ingest.batch_size", "{message}", "Messages per committed ingest transaction");
 
     private readonly IMessageBatchWriter _tables;
     private readonly MessageEvents _events;
@@ -177,6 +185,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
             Interlocked.Increment(ref _commitCount);
+            Commits.Add(1);
+            BatchSizes.Record(batch.Count);
             _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
             foreach (var pending in batch) DeleteSealedFile(pending.Message);

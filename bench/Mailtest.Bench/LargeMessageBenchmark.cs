@@ -61,7 +61,7 @@ public static partial class LargeMessageBenchmark
         GC.WaitForPendingFinalizers();
         GC.Collect();
         var baseline = MailtestProcess.OwnMemory();
-        using var memory = new MemorySampler(MailtestProcess.OwnMemory);
+        using var memory = new MemorySampler(Environment.ProcessId);
         var started = Stopwatch.GetTimestamp();
         await using (var raw = await store.OpenRawAsync(id, [environmentId]) ?? throw new InvalidOperationException($"Message {id} not found."))
         {
