@@ -17,13 +17,24 @@ public sealed class ChunkedSealingTests
     private const int Header = 9;
     private static readonly byte[] Owner = Guid.NewGuid().ToByteArray();
 
-    private readonly ChunkedSecretBox _box = new(new InstallationSecrets(
-        Options.Create(new SecurityOptions
+    private readonly ChunkedSecretBox _box;
+
+    public ChunkedSealingTests()
+    {
+        // A data directory of its own: InstallationSecrets makes its data directory owner-only.
+        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-sealing-{Guid.NewGuid():N}");
+        try
         {
-            EncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-            CredentialHashKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
-        }),
-        Options.Create(new DataOptions { Directory = Path.GetTempPath() })));
+            _box = new(new InstallationSecrets(
+                Options.Create(new SecurityOptions
+                {
+                    EncryptionKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+                    CredentialHashKey = Convert.ToBase64String(RandomNumberGenerator.GetBytes(32)),
+                }),
+                Options.Create(new DataOptions { Directory = dataDirectory })));
+        }
+        finally { Directory.Delete(dataDirectory, recursive: true); }
+    }
 
     [Theory]
     [InlineData(0)]
