@@ -77,7 +77,7 @@ public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, In
         return true;
     }
 
-    /// <summary>The token's owner, or null when the token is unknown or revoked.</summary>
+    /// <summary>The token's owner, or null when the token is unknown or revoked, or its owner deactivated.</summary>
     public async Task<UserAccount?> AuthenticateAsync(string token, CancellationToken cancellationToken = default)
     {
         if (!token.StartsWith(TokenPrefix, StringComparison.Ordinal) || token.Length > 100) return null;
@@ -88,7 +88,7 @@ public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, In
         if (found is null) return null;
         var now = clock.GetUtcNow().UtcDateTime;
         await db.ApiTokens.Where(t => t.Id == found.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedUtc, now), cancellationToken);
-        return await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == found.UserId, cancellationToken);
+        return await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == found.UserId && u.DeactivatedUtc == null, cancellationToken);
     }
 
     private byte[] Hash(string token) => HMACSHA256.HashData(secrets.CredentialHashKey, Encoding.UTF8.GetBytes(token));

@@ -24,6 +24,8 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     private MessageSubscription? _subscription;
     // Bumped whenever the query changes, so an answer to an older query is never applied over a newer one.
     private int _queryVersion;
+    // Counts captured-mail events, so a query that ran while mail arrived knows to merge it in after.
+    private int _captures;
 
     /// <summary>Runs live changes one at a time where the view lives, then re-renders. Tests leave the default.</summary>
     public Func<Func<Task>, Task> Dispatch { get; set; } = work => work();
@@ -48,24 +50,37 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
 
     public bool IsEmptyInbox => _items.Count == 0 && string.IsNullOrWhiteSpace(ShownSearch) && EnvironmentFilter is null;
 
-    public async Task LoadAsync(CancellationToken cancellationToken = default)
-    {
-        var version = ++_queryVersion;
-        var page = await reader.ListAsync(EnvironmentFilter, Search, after: null, PageSize, cancellationToken);
-        if (version != _queryVersion) return;
-        ShowPage(page, Search);
-    }
+    public Task LoadAsync(CancellationToken cancellationToken = default) => ShowQueryAsync(Search, cancellationToken);
 
     /// <summary>Follows live events of the environments the list shows (call once the view is interactive).</summary>
     public void StartLive()
     {
         _subscription?.Dispose();
-        _subscription = events.Subscribe(reader.Scope(EnvironmentFilter), (e, _) => Dispatch(() => ApplyAsync(e)));
+        IEnumerable<Guid> shown = EnvironmentFilter is { } id ? [id] : reader.Viewable.Select(e => e.Id);
+        _subscription = events.Subscribe(shown, async (e, cancellationToken) =>
+        {
+            // Checked against the caller's permissions now, not those the page opened with.
+            if (await reader.MayReadAsync(e.EnvironmentId, cancellationToken)) await Dispatch(() => ApplyAsync(e));
+        });
+    }
+
+    /// <summary>The caller's permissions changed: what they may no longer read leaves the list, the filter and the preview.</summary>
+    public async Task AccessChangedAsync()
+    {
+        await reader.LoadCallerAsync();
+        if (EnvironmentFilter is { } filter && !await reader.MayReadAsync(filter)) EnvironmentFilter = null;
+        if (Selected is not null && !await reader.MayReadAsync(Selected.Summary.EnvironmentId))
+        {
+            ClearSelection();
+            ConfirmingDelete = false;
+        }
+        if (_subscription is not null) StartLive();
+        await LoadAsync();
     }
 
     public async Task SelectEnvironmentAsync(Guid? environmentId)
     {
-        EnvironmentFilter = environmentId is { } id && reader.IsViewable(id) ? id : null;
+        EnvironmentFilter = environmentId is { } id && await reader.MayReadAsync(id) ? id : null;
         CancelPendingSearch();
         if (_subscription is not null) StartLive(); // subscribe before reading, so nothing falls in between
         await LoadAsync();
@@ -80,10 +95,7 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         try
         {
             await Task.Delay(SearchDebounce, time, debounce.Token);
-            var version = ++_queryVersion;
-            var page = await reader.ListAsync(EnvironmentFilter, search, after: null, PageSize, debounce.Token);
-            if (version != _queryVersion || debounce.IsCancellationRequested) return;
-            ShowPage(page, search);
+            await ShowQueryAsync(search, debounce.Token);
         }
         catch (OperationCanceledException) when (debounce.IsCancellationRequested) { }
     }
@@ -165,6 +177,7 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         switch (messageEvent)
         {
             case MessageCaptured:
+                _captures++;
                 await MergeNewestAsync();
                 break;
             case MessageDeleted deleted:
@@ -212,6 +225,18 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         _items = [.. page.Items];
         Next = page.Next;
         if (SelectedId is { } id && _items.All(i => i.Id != id)) ClearSelection();
+    }
+
+    // The first page of a new query (filter or search); an answer to an older query is never shown over it.
+    private async Task ShowQueryAsync(string search, CancellationToken cancellationToken)
+    {
+        var version = ++_queryVersion;
+        var captures = _captures;
+        var page = await reader.ListAsync(EnvironmentFilter, search, after: null, PageSize, cancellationToken);
+        if (version != _queryVersion || cancellationToken.IsCancellationRequested) return;
+        ShowPage(page, search);
+        // Mail that arrived while the query ran was merged into the list it replaced: merge it into this one.
+        if (_captures != captures) await MergeNewestAsync();
     }
 
     private void ShowPage(MessagePage page, string search)
