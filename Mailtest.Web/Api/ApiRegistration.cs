@@ -23,6 +23,8 @@ public static class ApiRegistration
             .RequireAuthorization(Policy)
             .AddEndpointFilter<ApiProblems>();
         EnvironmentEndpoints.Map(api);
+        SmtpFaultEndpoints.Map(api);
+        WebhookEndpoints.Map(api);
         return app;
     }
 }
