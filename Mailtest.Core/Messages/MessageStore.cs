@@ -66,7 +66,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         if (owner is null) return;
         var changed = await db.Messages.Where(m => m.Id == messageId && m.IsRead != isRead)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.IsRead, isRead), cancellationToken);
-        if (changed > 0) events.Publish(new MessagesChanged(owner.OrganizationId, owner.EnvironmentId));
+        if (changed > 0) events.Publish(new MessageReadChanged(owner.OrganizationId, owner.EnvironmentId, messageId, isRead));
     }
 
     public async Task MarkAllReadAsync(IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)
@@ -78,7 +78,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         await db.Messages.Where(m => allowed.Contains(m.EnvironmentId) && !m.IsRead)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.IsRead, true), cancellationToken);
         foreach (var environment in touched)
-            events.Publish(new MessagesChanged(environment.OrganizationId, environment.EnvironmentId));
+            events.Publish(new MessagesMarkedRead(environment.OrganizationId, environment.EnvironmentId));
     }
 
     public async Task<bool> DeleteAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)

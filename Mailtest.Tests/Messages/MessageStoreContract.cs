@@ -274,7 +274,7 @@ public abstract class MessageStoreContract(CoreServices core)
         var first = await core.IngestAsync(environment, SampleMail.Plain("One", "unique-word-kestrel"));
         var second = await core.IngestAsync(environment, SampleMail.Plain("Two"));
         var deleted = new TaskCompletionSource<MessageDeleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = core.Get<MessageEvents>().Subscribe(e =>
+        using var subscription = core.Get<MessageEvents>().Subscribe([environment.Id], (e, _) =>
         {
             if (e is MessageDeleted d && d.MessageId == first) deleted.TrySetResult(d);
             return Task.CompletedTask;
@@ -328,7 +328,7 @@ public abstract class MessageStoreContract(CoreServices core)
         var writer = core.Get<IngestWriter>();
         var commitsBefore = writer.CommitCount;
         var captured = new System.Collections.Concurrent.ConcurrentBag<Guid>();
-        using var subscription = core.Get<MessageEvents>().Subscribe(e =>
+        using var subscription = core.Get<MessageEvents>().Subscribe([environment.Id], (e, _) =>
         {
             if (e is MessageCaptured c && c.EnvironmentId == environment.Id) captured.Add(c.MessageId);
             return Task.CompletedTask;
