@@ -85,10 +85,11 @@ public sealed class MessageDeletion(
 
     private static async Task<IQueryable<CapturedMessage>> MatchingAsync(MailtestDbContext db, Guid environmentId, string? search, CancellationToken cancellationToken)
     {
-        var messages = db.Messages.AsNoTracking().Where(m => m.EnvironmentId == environmentId);
-        return string.IsNullOrWhiteSpace(search)
-            ? messages
-            : await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(search), db, cancellationToken);
+        IQueryable<CapturedMessage> InEnvironment(IQueryable<CapturedMessage> messages) => messages.Where(m => m.EnvironmentId == environmentId);
+        if (string.IsNullOrWhiteSpace(search)) return InEnvironment(db.Messages.AsNoTracking());
+        // Null: a word the index finds nowhere, so nothing matches.
+        return await MessageSearchFilter.ApplyAsync(db, InEnvironment, SearchQuery.Parse(search), cancellationToken)
+            ?? db.Messages.AsNoTracking().Where(m => false);
     }
 
     /// <summary>One statement: the content, attachment index and search entry go by ON DELETE CASCADE (on SQLite a trigger clears the FTS row).</summary>

@@ -289,7 +289,7 @@ public abstract class RetentionContract(RetentionCore world)
             await _core.IngestAsync(environment, SampleMail.Plain(i % 3 == 0 ? $"Invoice {i}" : $"Welcome {i}"));
         var deletion = _core.Get<MessageDeletion>();
         var events = new List<MessageEvent>();
-        using var subscription = _core.Get<MessageEvents>().Subscribe(e => { lock (events) events.Add(e); return Task.CompletedTask; });
+        using var subscription = _core.Get<MessageEvents>().Subscribe([environment.Id], (e, _) => { lock (events) events.Add(e); return Task.CompletedTask; });
 
         Assert.Equal(4, await deletion.CountAsync(user, environment.Id, "subject:invoice"));
         var deleted = await deletion.DeleteAsync(user, environment.Id, "subject:invoice");
