@@ -60,6 +60,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly Lazy<Task> _loop;
 
     private readonly Lock _searchLock = new();
+    private readonly HashSet<(Guid OrganizationId, Guid EnvironmentId)> _awaitingSearch = []; // touched by the writer loop only
     private readonly List<(long Commit, TaskCompletionSource Searchable)> _searchWaiters = [];
     private long _commitCount;
     /// <summary>Everything committed up to this commit is searchable; -1 until the first catch-up after start.</summary>
@@ -167,6 +168,10 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             return;
         }
         _unindexedSince = null;
+        // Lists showing a free-text search re-read now: the mail they were told of is searchable.
+        foreach (var (organizationId, environmentId) in _awaitingSearch)
+            _events.Publish(new MessagesSearchable(organizationId, environmentId));
+        _awaitingSearch.Clear();
         lock (_searchLock)
         {
             _searchableThroughCommit = commit;
@@ -220,6 +225,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             _usage.Added(summary.OrganizationId, summary.Size);
             pending.Committed.TrySetResult();
             _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id));
+            _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }
 

@@ -13,6 +13,8 @@ public sealed record MessageReadChanged(Guid OrganizationId, Guid EnvironmentId,
 public sealed record MessagesMarkedRead(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 /// <summary>Many messages changed in a way a list cannot apply row by row (a purge, a delete by search): read again what is shown.</summary>
 public sealed record MessagesChanged(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
+/// <summary>Mail captured in the environment is now in the full-text index (it follows the commit by a fraction of a second): lists showing a search read again.</summary>
+public sealed record MessagesSearchable(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 
 /// <summary>
 /// The in-process bus: a singleton with disposable subscriptions. A subscriber names the

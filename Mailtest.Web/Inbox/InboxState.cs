@@ -194,6 +194,10 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
             case MessagesChanged:
                 await RefreshLoadedAsync();
                 break;
+            // A capture announced before the index had it cannot match a free-text search yet: merge again now.
+            case MessagesSearchable when !string.IsNullOrWhiteSpace(ShownSearch):
+                await MergeNewestAsync();
+                break;
         }
     }
 
