@@ -20,7 +20,14 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
 
         IQueryable<CapturedMessage> Scope(IQueryable<CapturedMessage> messages)
         {
-            messages = messages.Where(m => environmentIds.Contains(m.EnvironmentId));
+            // One environment (the usual inbox): equality, so PostgreSQL walks the (environment, time)
+            // index newest first; `= ANY(array)` cannot give that order and sorts the whole environment.
+            if (environmentIds.Count == 1)
+            {
+                var environmentId = environmentIds[0];
+                messages = messages.Where(m => m.EnvironmentId == environmentId);
+            }
+            else messages = messages.Where(m => environmentIds.Contains(m.EnvironmentId));
             if (query.After is { } after)
                 messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
             return messages;
