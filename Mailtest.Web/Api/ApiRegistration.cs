@@ -23,6 +23,8 @@ public static class ApiRegistration
             .RequireAuthorization(Policy)
             .AddEndpointFilter<ApiProblems>();
         EnvironmentEndpoints.Map(api);
+        MessageEndpoints.Map(api);
+        EnvironmentTokenEndpoints.Map(api);
         return app;
     }
 }

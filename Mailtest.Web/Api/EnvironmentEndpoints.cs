@@ -88,7 +88,7 @@ internal static class EnvironmentEndpoints
         });
     }
 
-    private static Caller CallerOf(HttpContext http) =>
+    internal static Caller CallerOf(HttpContext http) =>
         CallerClaims.ToCaller(http.User, http.Connection.RemoteIpAddress?.ToString())
         ?? throw new AccessDeniedException("Send an API token as 'Authorization: Bearer <token>'.");
 

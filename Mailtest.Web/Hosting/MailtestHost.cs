@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Mailbox;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Scheduling;
 using Mailtest.Core.Tenancy;
@@ -39,6 +40,7 @@ public static class MailtestHost
         builder.AddAudit();
         builder.AddTenancy();
         builder.AddMessageStore();
+        builder.AddMailbox();
         builder.AddCapture();
         builder.AddMailtestLifecycle();
         builder.AddOdooIntegration();
