@@ -1,45 +1,68 @@
+using System.Diagnostics;
 using System.Threading.Channels;
-using Mailtest.Core.Data;
-using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
 namespace Mailtest.Core.Messages;
 
 /// <summary>A parsed, sealed message ready to be written in one of the writer's transactions.</summary>
-public sealed record PreparedMessage(CapturedMessage Summary, MessageContent Content, MessageSearchEntry Search);
+/// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
+public sealed record PreparedMessage(CapturedMessage Summary, MessageContent Content, string SearchText);
 
 /// <summary>
-/// The one writer of captured mail. Concurrent SMTP sessions queue their messages on a channel; a
-/// single loop drains whatever is waiting into one transaction, so many sessions share each commit
-/// and SQLite's single writer is never fought over. Each caller is released only after the commit
-/// that holds its message (then, and only then, may SMTP answer 250).
+/// The one writer of captured mail, and the one indexer. Concurrent SMTP sessions queue their
+/// messages on a channel; a single loop drains whatever is waiting into one transaction, so many
+/// sessions share each commit and SQLite's single writer is never fought over. Each caller is
+/// released only after the commit that holds its message (then, and only then, may SMTP answer 250).
+/// <para>
+/// Durable first, searchable a moment later: a commit holds the summary, the sealed raw message and
+/// the text to index; the full-text index is brought up to date afterwards by the same loop, in
+/// batches (maintaining it inside every commit was most of the server's CPU). It indexes at once when
+/// no mail is waiting, and under load at least every <see cref="IndexDelay"/>. What is committed but
+/// not yet indexed is found again after a crash (see <see cref="IMessageBatchWriter.IndexPendingAsync"/>).
+/// </para>
 /// </summary>
 public sealed class IngestWriter : IAsyncDisposable, IDisposable
 {
     /// <summary>At most this many messages, or this many sealed bytes, per transaction.</summary>
-    private const int MaxBatchMessages = 100;
+    private const int MaxBatchMessages = 200;
     private const long MaxBatchBytes = 32L * 1024 * 1024;
 
-    private readonly IDbContextFactory<MailtestDbContext> _dbFactory;
+    /// <summary>Under load, committed text waits at most this long before the loop indexes it.</summary>
+    public static readonly TimeSpan IndexDelay = TimeSpan.FromMilliseconds(200);
+
+    /// <summary>Rows per index transaction, so ingest never waits long behind the indexer.</summary>
+    private const int MaxIndexRows = 5_000;
+
+    private readonly IMessageBatchWriter _tables;
     private readonly MessageEvents _events;
     private readonly OrganizationUsage _usage;
     private readonly ILogger<IngestWriter> _logger;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _drain;
+    private readonly Lazy<Task> _loop;
 
-    public IngestWriter(IDbContextFactory<MailtestDbContext> dbFactory, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
+    private readonly Lock _searchLock = new();
+    private readonly List<(long Commit, TaskCompletionSource Searchable)> _searchWaiters = [];
+    private long _commitCount;
+    /// <summary>Everything committed up to this commit is searchable; -1 until the first catch-up after start.</summary>
+    private long _searchableThroughCommit = -1;
+    /// <summary>When the oldest commit not yet indexed was made; null when the index is current.</summary>
+    private long? _unindexedSince = Stopwatch.GetTimestamp(); // a crash may have left work: look at start
+
+    internal IngestWriter(IMessageBatchWriter tables, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
     {
-        _dbFactory = dbFactory;
+        _tables = tables;
         _events = events;
         _usage = usage;
         _logger = logger;
-        // Started on first use, so any service provider that resolves the writer can ingest.
-        _drain = new Lazy<Task>(() => Task.Run(DrainAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        // Started on first use (or by IngestWriterStartup when the app starts, to catch up the index).
+        _loop = new Lazy<Task>(() => Task.Run(RunAsync), LazyThreadSafetyMode.ExecutionAndPublication);
     }
 
     /// <summary>Number of transactions committed so far (for tests and diagnostics).</summary>
     public long CommitCount => Interlocked.Read(ref _commitCount);
-    private long _commitCount;
+
+    /// <summary>Starts the loop without a message, so text committed before a crash is indexed.</summary>
+    public void Start() => _ = _loop.Value;
 
     /// <summary>Completes when the transaction holding <paramref name="message"/> has committed.</summary>
     /// <remarks>Cancelling stops the wait, not the write: a queued message is still stored.</remarks>
@@ -48,23 +71,84 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         var pending = new PendingWrite(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("The ingest writer has stopped.");
-        _ = _drain.Value;
+        Start();
         return pending.Committed.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task DrainAsync()
+    /// <summary>
+    /// Completes when every message committed before this call can be found by free-text search
+    /// (the index follows commits by a fraction of a second).
+    /// </summary>
+    public Task WaitUntilSearchableAsync(CancellationToken cancellationToken = default)
+    {
+        TaskCompletionSource searchable;
+        lock (_searchLock)
+        {
+            var commit = Interlocked.Read(ref _commitCount);
+            if (_searchableThroughCommit >= commit) return Task.CompletedTask;
+            searchable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _searchWaiters.Add((commit, searchable));
+        }
+        Start();
+        return searchable.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task RunAsync()
     {
         var batch = new List<PendingWrite>(MaxBatchMessages);
-        while (await _queue.Reader.WaitToReadAsync())
+        while (true)
         {
-            batch.Clear();
-            long bytes = 0;
-            while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
+            if (_queue.Reader.TryPeek(out _))
             {
-                batch.Add(next);
-                bytes += next.Message.Content.Sealed.Length;
+                batch.Clear();
+                long bytes = 0;
+                while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
+                {
+                    batch.Add(next);
+                    bytes += next.Message.Content.Sealed.Length;
+                }
+                await CommitAsync(batch);
+                if (_unindexedSince is { } since && Stopwatch.GetElapsedTime(since) >= IndexDelay)
+                    await IndexAsync();
+                continue;
             }
-            await CommitAsync(batch);
+            // Idle: bring the index up to date at once.
+            if (_unindexedSince is not null)
+            {
+                await IndexAsync();
+                continue;
+            }
+            if (!await _queue.Reader.WaitToReadAsync()) break;
+        }
+        // Stopping: whatever was committed is indexed now or at the next start.
+    }
+
+    private async Task IndexAsync()
+    {
+        var commit = Interlocked.Read(ref _commitCount);
+        int indexed;
+        try
+        {
+            indexed = await _tables.IndexPendingAsync(MaxIndexRows);
+        }
+        catch (Exception error)
+        {
+            // Nothing is lost: the text is committed, and the next pass (or the next start) indexes it.
+            _logger.LogError(error, "Could not bring the search index up to date; retrying shortly.");
+            await Task.Delay(IndexDelay);
+            return;
+        }
+        if (indexed >= MaxIndexRows) return; // more to do; ingest gets its turn first
+        _unindexedSince = null;
+        lock (_searchLock)
+        {
+            _searchableThroughCommit = commit;
+            _searchWaiters.RemoveAll(waiter =>
+            {
+                if (waiter.Commit > commit) return false;
+                waiter.Searchable.TrySetResult();
+                return true;
+            });
         }
     }
 
@@ -72,7 +156,9 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     {
         try
         {
-            await SaveAsync(batch);
+            await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
+            Interlocked.Increment(ref _commitCount);
+            _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
         }
         catch (Exception batchError) when (batch.Count > 1)
@@ -87,22 +173,6 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             _logger.LogError(error, "Could not store message {MessageId}.", batch[0].Message.Summary.Id);
             batch[0].Committed.TrySetException(error);
         }
-    }
-
-    private async Task SaveAsync(List<PendingWrite> batch)
-    {
-        await using var db = await _dbFactory.CreateDbContextAsync();
-        foreach (var pending in batch)
-        {
-            // A retry after a failed batch must not reuse keys handed out inside the rolled-back transaction.
-            foreach (var attachment in pending.Message.Summary.Attachments) attachment.Id = 0;
-            pending.Message.Search.Id = 0;
-            db.Messages.Add(pending.Message.Summary);
-            db.MessageContents.Add(pending.Message.Content);
-            db.MessageSearchEntries.Add(pending.Message.Search);
-        }
-        await db.SaveChangesAsync();
-        Interlocked.Increment(ref _commitCount);
     }
 
     private void Released(List<PendingWrite> batch)
@@ -123,7 +193,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     public async ValueTask DisposeAsync()
     {
         _queue.Writer.TryComplete();
-        if (_drain.IsValueCreated) await _drain.Value;
+        if (_loop.IsValueCreated) await _loop.Value;
+        await _tables.DisposeAsync();
     }
 
     private sealed record PendingWrite(PreparedMessage Message, TaskCompletionSource Committed);

@@ -45,7 +45,7 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
         var content = new MessageContent { MessageId = id, Sealed = await seal.SealFileAsync(request.SpoolPath, id, cancellationToken) };
         var searchText = string.Join('\n', new[] { mime.Subject, mime.From, request.EnvelopeFrom, mime.To, mime.Cc, envelopeTo, mime.BodyText }
             .Where(s => !string.IsNullOrEmpty(s)));
-        return new PreparedMessage(summary, content, new MessageSearchEntry { MessageId = id, Text = Clean(searchText)! });
+        return new PreparedMessage(summary, content, Clean(searchText)!);
     }
 
     /// <summary>Hostile mail may carry NUL characters, which PostgreSQL text refuses.</summary>

@@ -1,6 +1,9 @@
+using Mailtest.Core.Data;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Messages;
 
@@ -20,9 +23,30 @@ public static class MessageStoreRegistration
         services.TryAddSingleton(TimeProvider.System);
         services.AddSingleton<OrganizationUsage>();
         services.AddSingleton<RawMessageSeal>();
-        services.AddSingleton<IngestWriter>();
+        services.AddSingleton(sp =>
+        {
+            var data = sp.GetRequiredService<IOptions<DataOptions>>().Value;
+            IMessageBatchWriter tables = data.Provider == DatabaseProvider.Postgres
+                ? new PostgresMessageBatchWriter(data.EffectiveConnectionString)
+                : new SqliteMessageBatchWriter(data.EffectiveConnectionString);
+            return new IngestWriter(tables, sp.GetRequiredService<MessageEvents>(), sp.GetRequiredService<OrganizationUsage>(),
+                sp.GetRequiredService<ILogger<IngestWriter>>());
+        });
+        services.AddHostedService<IngestWriterStartup>();
         services.AddSingleton<MessageIngest>();
         services.AddSingleton<IMessageStore, MessageStore>();
         return services;
     }
+}
+
+/// <summary>Starts the ingest writer with the app, so text committed before a crash is indexed without waiting for new mail.</summary>
+internal sealed class IngestWriterStartup(IngestWriter writer) : IHostedService
+{
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        writer.Start();
+        return Task.CompletedTask;
+    }
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 }

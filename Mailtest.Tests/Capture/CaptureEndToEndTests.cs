@@ -64,6 +64,7 @@ public sealed class CaptureEndToEndTests : IAsyncLifetime
         var listed = Assert.Single((await Store.ListAsync(new MessageListQuery([_environment.Id]))).Items);
         Assert.Equal((id, "Invoice INV/2026/0007", 1), (listed.Id, listed.Subject, listed.AttachmentCount));
         Assert.Contains("archive@acme.example", listed.EnvelopeTo);
+        await _host.Services.GetRequiredService<IngestWriter>().WaitUntilSearchableAsync(); // search follows commits by a moment
         Assert.Equal([id], (await Store.ListAsync(new MessageListQuery([_environment.Id], "to:archive has:attachment attached"))).Items.Select(m => m.Id));
         await using var raw = await Store.OpenRawAsync(id, [_environment.Id]);
         var reopened = await MimeMessage.LoadAsync(raw!);

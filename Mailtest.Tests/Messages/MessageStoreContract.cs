@@ -164,6 +164,7 @@ public abstract class MessageStoreContract(CoreServices core)
         // Another organization's mail that matches everything must never show up.
         var other = await core.CreateEnvironmentAsync();
         await core.IngestAsync(other, SampleMail.Plain("Password reset invoice weekly digest", "reset ready"), "shop@example.com", "alice@example.com", "hidden-bcc@example.com");
+        await Searchable();
 
         async Task<Guid[]> Search(string query) =>
             [.. (await Store.ListAsync(new MessageListQuery([environment.Id], query))).Items.Select(m => m.Id).Order()];
@@ -247,6 +248,8 @@ public abstract class MessageStoreContract(CoreServices core)
             return Task.CompletedTask;
         });
 
+        await Searchable();
+        Assert.Equal([first], (await Store.ListAsync(new MessageListQuery([environment.Id], "unique-word-kestrel"))).Items.Select(m => m.Id));
         await Store.SetReadAsync(second, true, [environment.Id]);
         Assert.Equal([second], (await Store.ListAsync(new MessageListQuery([environment.Id], "is:read"))).Items.Select(m => m.Id));
         await Store.MarkAllReadAsync([environment.Id]);
@@ -315,6 +318,9 @@ public abstract class MessageStoreContract(CoreServices core)
         Assert.Equal(visibleOnReturn.Select(r => r.Id).ToHashSet(), captured.ToHashSet());
     }
 
+    /// <summary>The full-text index follows commits by a moment: wait until it holds everything ingested so far.</summary>
+    private Task Searchable() => core.Get<IngestWriter>().WaitUntilSearchableAsync(TestContext.Current.CancellationToken);
+
     private static async Task WaitUntilAsync(Func<bool> condition)
     {
         using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
@@ -331,6 +337,7 @@ public abstract class MessageStoreContract(CoreServices core)
         const int count = 2_050;
         var ids = await Task.WhenAll(Enumerable.Range(0, count).Select(i => core.IngestAsync(environment,
             SampleMail.Plain($"Order {i}", body: i == 7 ? "Your invoice and a zebra." : "Your invoice is attached."))));
+        await Searchable();
 
         var all = await PagesAsync(environment.Id, null);
         var invoices = await PagesAsync(environment.Id, "INVOICE");

@@ -1,0 +1,148 @@
+using System.Globalization;
+using Microsoft.Data.Sqlite;
+
+namespace Mailtest.Core.Messages;
+
+/// <summary>
+/// SQLite's ingest path: one long-lived connection whose PRAGMAs are set once, prepared INSERTs
+/// re-bound for every message, one <c>BEGIN IMMEDIATE</c> transaction per batch. Values are written
+/// the way EF Core's SQLite provider reads them back (Guid as upper-case text, DateTime as
+/// <c>yyyy-MM-dd HH:mm:ss.FFFFFFF</c>, bool as 0/1).
+/// <para>
+/// The FTS5 index (<c>MessageSearchIndex</c>, external content over <c>MessageSearchEntries</c>) is
+/// filled by <see cref="IndexPendingAsync"/>: rows with an id above <c>SearchIndexProgress.IndexedThroughId</c>
+/// are committed but not indexed yet. Removal from the index is the delete trigger of the
+/// SearchIndexDeferred migration: deleting a message (by any path, cascades included) removes its
+/// index entry if it had one.
+/// </para>
+/// </summary>
+internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessageBatchWriter
+{
+    private SqliteConnection? _connection;
+    private SqliteCommand _insertMessage = null!;
+    private SqliteCommand _insertContent = null!;
+    private SqliteCommand _insertSearchText = null!;
+    private SqliteCommand _insertAttachment = null!;
+    private SqliteCommand _indexPending = null!;
+
+    public Task WriteAsync(IReadOnlyList<PreparedMessage> batch)
+    {
+        var connection = Open();
+        try
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            foreach (var message in batch) Insert(message, transaction);
+            transaction.Commit();
+        }
+        catch
+        {
+            Close(); // a fresh connection for the retry, whatever state this one is in
+            throw;
+        }
+        return Task.CompletedTask;
+    }
+
+    public Task<int> IndexPendingAsync(int maxRows)
+    {
+        var connection = Open();
+        try
+        {
+            using var transaction = connection.BeginTransaction(deferred: false);
+            _indexPending.Transaction = transaction;
+            _indexPending.Parameters["$max"].Value = maxRows;
+            var indexed = Convert.ToInt32(_indexPending.ExecuteScalar(), CultureInfo.InvariantCulture);
+            transaction.Commit();
+            return Task.FromResult(indexed);
+        }
+        catch
+        {
+            Close();
+            throw;
+        }
+    }
+
+    private void Insert(PreparedMessage message, SqliteTransaction transaction)
+    {
+        var m = message.Summary;
+        var id = Text(m.Id);
+        Bind(_insertMessage, transaction,
+            id, Text(m.OrganizationId), Text(m.EnvironmentId), Text(m.ReceivedUtc), m.EnvelopeFrom, m.EnvelopeTo,
+            m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0);
+        Bind(_insertContent, transaction, id, message.Content.Sealed);
+        Bind(_insertSearchText, transaction, id, message.SearchText);
+        foreach (var a in m.Attachments)
+            Bind(_insertAttachment, transaction, id, a.PartPath, a.FileName, a.ContentType, a.ContentId, a.IsInline ? 1 : 0, a.Size);
+    }
+
+    private static void Bind(SqliteCommand command, SqliteTransaction transaction, params object?[] values)
+    {
+        command.Transaction = transaction;
+        for (var i = 0; i < values.Length; i++) command.Parameters[i].Value = values[i] ?? DBNull.Value;
+        command.ExecuteNonQuery();
+    }
+
+    private static string Text(Guid value) => value.ToString().ToUpperInvariant();
+
+    private static string Text(DateTime value) => value.ToString("yyyy-MM-dd HH:mm:ss.FFFFFFF", CultureInfo.InvariantCulture);
+
+    private SqliteConnection Open()
+    {
+        if (_connection is not null) return _connection;
+        var connection = new SqliteConnection(connectionString);
+        connection.Open();
+        using (var pragmas = connection.CreateCommand())
+        {
+            // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
+            pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+            pragmas.ExecuteNonQuery();
+        }
+        _insertMessage = Prepare(connection, """
+            INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
+                "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead")
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+            """, 15);
+        _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, $2)""", 2);
+        _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2)""", 2);
+        _insertAttachment = Prepare(connection, """
+            INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")
+            VALUES ($1, $2, $3, $4, $5, $6, $7)
+            """, 7);
+        // One statement per pass: the rows past the mark, oldest first, into the index; then the mark.
+        _indexPending = connection.CreateCommand();
+        _indexPending.CommandText = """
+            CREATE TEMP TABLE IF NOT EXISTS "PendingIndexRows" ("Id" INTEGER PRIMARY KEY);
+            DELETE FROM "PendingIndexRows";
+            INSERT INTO "PendingIndexRows" ("Id")
+                SELECT "Id" FROM "MessageSearchEntries"
+                WHERE "Id" > (SELECT "IndexedThroughId" FROM "SearchIndexProgress") ORDER BY "Id" LIMIT $max;
+            INSERT INTO "MessageSearchIndex" (rowid, "Text")
+                SELECT e."Id", e."Text" FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
+            UPDATE "SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM "PendingIndexRows")
+                WHERE EXISTS (SELECT 1 FROM "PendingIndexRows");
+            SELECT count(*) FROM "PendingIndexRows";
+            """;
+        _indexPending.Parameters.Add("$max", SqliteType.Integer);
+        _connection = connection;
+        return connection;
+    }
+
+    private static SqliteCommand Prepare(SqliteConnection connection, string sql, int parameters)
+    {
+        var command = connection.CreateCommand();
+        command.CommandText = sql;
+        for (var i = 1; i <= parameters; i++) command.Parameters.Add(new SqliteParameter($"${i}", null));
+        return command;
+    }
+
+    private void Close()
+    {
+        _connection?.Dispose();
+        _connection = null;
+    }
+
+    public ValueTask DisposeAsync()
+    {
+        Close();
+        return ValueTask.CompletedTask;
+    }
+}
