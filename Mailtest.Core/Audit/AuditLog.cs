@@ -16,7 +16,12 @@ public static class AuditActions
     public const string MailtestDisable = "mailtest.disable";
     public const string KillSwitch = "platform.kill-switch";
     public const string SignInFailed = "signin.failed";
-    public const string SignInLockedOut = "signin.locked-out";
+    public const string SignInThrottled = "signin.throttled";
+    public const string SignOut = "signout";
+    public const string SignOutEverywhere = "admin.user.signout-everywhere";
+    public const string UserDeactivated = "admin.user.deactivate";
+    public const string UserReactivated = "admin.user.reactivate";
+    public const string PasswordChanged = "account.password.change";
     public const string ApiTokenCreated = "api-token.create";
     public const string ApiTokenRevoked = "api-token.revoke";
     public const string EnvironmentTokenCreated = "environment-token.create";

@@ -45,6 +45,7 @@ internal sealed class UserAccountConfiguration : IEntityTypeConfiguration<UserAc
         b.ToTable("Users");
         b.Property(u => u.Email).HasMaxLength(320);
         b.HasIndex(u => u.Email).IsUnique();
+        b.Property(u => u.SecurityStamp).HasMaxLength(64);
     }
 }
 

@@ -102,6 +102,13 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
             .ToListAsync(cancellationToken);
     }
 
+    /// <summary>The ids of the environments whose mail the user may read (what <see cref="CurrentAccess"/> caches).</summary>
+    public async Task<IReadOnlySet<Guid>> ViewableEnvironmentIdsAsync(Guid userId, CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        return (await VisibleEnvironments(db, userId, ProjectPermission.MailtestView).Select(e => e.Id).ToListAsync(cancellationToken)).ToHashSet();
+    }
+
     /// <summary>
     /// The environment, with its project and organization, if the caller holds the permission on it.
     /// Throws <see cref="NotFoundException"/> when the caller cannot see it at all (another organization),
@@ -162,8 +169,10 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
         var viaRole = db.Memberships.Where(m => m.UserId == userId && m.Role != OrganizationRole.Member).Select(m => m.OrganizationId);
         var member = db.Memberships.Where(m => m.UserId == userId).Select(m => m.OrganizationId);
         var granted = db.ProjectGrants.Where(g => g.UserId == userId && (g.Permission == permission || g.Permission == ProjectPermission.MailtestManage)).Select(g => g.ProjectId);
-        return db.Environments.Where(e =>
+        // A deactivated account holds nothing, whatever its memberships say.
+        var active = db.Users.Where(u => u.Id == userId && u.DeactivatedUtc == null);
+        return db.Environments.Where(e => active.Any() && (
             viaRole.Contains(e.Project!.OrganizationId) ||
-            (member.Contains(e.Project!.OrganizationId) && granted.Contains(e.ProjectId)));
+            (member.Contains(e.Project!.OrganizationId) && granted.Contains(e.ProjectId))));
     }
 }

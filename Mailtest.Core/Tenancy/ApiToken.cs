@@ -169,11 +169,11 @@ public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, In
             $"{token.Name} ({token.Prefix}…, {ScopeName(token.Scope)})", cancellationToken);
     }
 
-    /// <summary>The token's owner, or null when the token is unknown, revoked or an environment token.</summary>
+    /// <summary>The token's owner, or null when the token is unknown or revoked, its owner deactivated, or it is an environment token.</summary>
     public async Task<UserAccount?> AuthenticateAsync(string token, CancellationToken cancellationToken = default) =>
         (await ResolveAsync(token, cancellationToken))?.User;
 
-    /// <summary>Who the token speaks for, or null when it is unknown or revoked. Records the last use.</summary>
+    /// <summary>Who the token speaks for, or null when it is unknown or revoked (or its user deactivated). Records the last use.</summary>
     public async Task<ApiTokenHolder?> ResolveAsync(string token, CancellationToken cancellationToken = default)
     {
         if (!token.StartsWith(TokenPrefix, StringComparison.Ordinal) || token.Length > 100) return null;
@@ -187,7 +187,7 @@ public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, In
             await db.ApiTokens.Where(t => t.Id == found.Id).ExecuteUpdateAsync(s => s.SetProperty(t => t.LastUsedUtc, now), cancellationToken);
         if (found.EnvironmentId is { } environmentId)
             return new ApiTokenHolder(null, new EnvironmentTokenGrant(found.Id, environmentId, found.Scope, $"{found.Name} ({found.Prefix}…)"));
-        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == found.UserId, cancellationToken);
+        var user = await db.Users.AsNoTracking().SingleOrDefaultAsync(u => u.Id == found.UserId && u.DeactivatedUtc == null, cancellationToken);
         return user is null ? null : new ApiTokenHolder(user, null);
     }
 

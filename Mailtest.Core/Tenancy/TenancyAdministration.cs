@@ -10,7 +10,7 @@ namespace Mailtest.Core.Tenancy;
 /// Creates organizations, projects, environments, users and memberships. Callers (dashboard, API,
 /// admin command line) check permissions first; this class checks the input.
 /// </summary>
-public sealed class TenancyAdministration(IDbContextFactory<MailtestDbContext> dbFactory, IPasswordHasher<UserAccount> passwordHasher)
+public sealed class TenancyAdministration(IDbContextFactory<MailtestDbContext> dbFactory, IPasswordHasher<UserAccount> passwordHasher, CurrentAccess currentAccess)
 {
     public const int MinimumPasswordLength = 10;
     private const string SlugAlphabet = "abcdefghijklmnopqrstuvwxyz0123456789";
@@ -82,6 +82,8 @@ public sealed class TenancyAdministration(IDbContextFactory<MailtestDbContext> d
         }
         else membership.Role = role;
         await db.SaveChangesAsync(cancellationToken);
+        // A new role can take permissions away (owner to member): open pages look again.
+        await currentAccess.RecordChangeAsync(user.Id, endSessions: false, cancellationToken);
         return membership;
     }
 

@@ -13,7 +13,7 @@ public sealed record UserSummary(Guid Id, string Email, bool IsPlatformAdmin, Da
 /// projects, environments, grants); platform administrators manage organizations, users and plans.
 /// Another organization's objects look absent (<see cref="NotFoundException"/>).
 /// </summary>
-public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFactory, TenancyAdministration administration, AccessRules access)
+public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFactory, TenancyAdministration administration, AccessRules access, CurrentAccess currentAccess)
 {
     /// <summary>The organizations the caller belongs to (the app bar's selector).</summary>
     public async Task<IReadOnlyList<OrganizationSummary>> MyOrganizationsAsync(Caller caller, CancellationToken cancellationToken = default)
@@ -130,6 +130,8 @@ public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFact
         await db.ProjectGrants.Where(g => g.UserId == userId && db.Projects.Any(p => p.Id == g.ProjectId && p.OrganizationId == organizationId))
             .ExecuteDeleteAsync(cancellationToken);
         await db.SaveChangesAsync(cancellationToken);
+        // Removed from the organization: their open pages lose its mail and their sessions end.
+        await currentAccess.RecordChangeAsync(userId, endSessions: true, cancellationToken);
     }
 
     /// <summary>Gives or takes a member's permission on one project.</summary>
@@ -145,6 +147,7 @@ public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFact
         if (granted && existing is null) db.ProjectGrants.Add(new ProjectGrant { ProjectId = projectId, UserId = userId, Permission = permission });
         if (!granted && existing is not null) db.ProjectGrants.Remove(existing);
         await db.SaveChangesAsync(cancellationToken);
+        await currentAccess.RecordChangeAsync(userId, endSessions: false, cancellationToken);
     }
 
     public async Task<IReadOnlyList<Project>> ProjectsAsync(Caller caller, Guid organizationId, CancellationToken cancellationToken = default)

@@ -16,6 +16,9 @@ public static class TenancyRegistration
         builder.Services.AddSingleton<IPasswordHasher<UserAccount>, PasswordHasher<UserAccount>>();
         builder.Services.AddSingleton<TenancyAdministration>();
         builder.Services.AddSingleton<AccessRules>();
+        builder.Services.AddSingleton<CurrentAccess>();
+        builder.Services.AddSingleton<AccountSessions>();
+        builder.Services.AddSingleton<SignInThrottle>();
         builder.Services.AddSingleton<TenancyDirectory>();
         builder.Services.AddSingleton<AccountSignIn>();
         builder.Services.AddSingleton<FirstRunSetup>();

@@ -31,6 +31,9 @@ public sealed partial class BrowserlessSession : IDisposable
         return await Http.PostAsync(actionPath, new FormUrlEncodedContent(form));
     }
 
+    /// <summary>The cookies this session holds, as a Cookie header (to copy them into another client).</summary>
+    public string CookieHeader() => _handler.CookieContainer.GetCookieHeader(Http.BaseAddress!);
+
     public Task<HttpResponseMessage> SignInAsync(string email, string password) =>
         SubmitFormAsync("/signin", "/account/signin", new Dictionary<string, string> { ["email"] = email, ["password"] = password, ["returnUrl"] = "/" });
 

@@ -68,23 +68,6 @@ public sealed class SignInTests : IAsyncLifetime
     }
 
     [Fact]
-    public async Task Five_wrong_passwords_lock_the_account_even_against_the_right_one()
-    {
-        var email = await NewUserAsync();
-        using var session = new BrowserlessSession(_host.WebAddress);
-
-        for (var attempt = 1; attempt < AccountSignIn.FailuresBeforeLockout; attempt++)
-            Assert.Contains("error=invalid", (await session.SignInAsync(email, "guess " + attempt)).Headers.Location!.OriginalString);
-        Assert.Contains("error=locked", (await session.SignInAsync(email, "last guess")).Headers.Location!.OriginalString);
-
-        var withRightPassword = await session.SignInAsync(email, "correct horse battery");
-        Assert.Contains("error=locked", withRightPassword.Headers.Location!.OriginalString);
-        var page = await session.Http.GetAsync(withRightPassword.Headers.Location);
-        Assert.Contains("locked for 15 minutes", await page.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.Found, (await session.Http.GetAsync("/account")).StatusCode);
-    }
-
-    [Fact]
     public async Task A_sign_in_post_without_the_antiforgery_token_is_rejected()
     {
         var email = await NewUserAsync();

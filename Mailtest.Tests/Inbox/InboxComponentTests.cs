@@ -82,7 +82,7 @@ public sealed class InboxComponentTests : BunitContext
             EnvironmentId = Guid.NewGuid(), ReceivedUtc = DateTime.UtcNow, EnvelopeFrom = "bounce@shop.example",
             EnvelopeTo = envelopeTo, From = mime.From.ToString(), To = mime.To.ToString(), Subject = mime.Subject,
         };
-        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(_signer.Grant(summary.Id, summary.EnvironmentId)));
+        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(_signer.Grant(summary.Id, summary.EnvironmentId, Guid.NewGuid())));
     }
 
     private IRenderedComponent<MessagePreview> RenderPreview(OpenedMessage message, int tab, bool blockRemote = false) =>

@@ -26,7 +26,7 @@ public sealed class InboxEndpointTests(InboxSite site) : IClassFixture<InboxSite
         message.To.Add(MailboxAddress.Parse("anna@example.com"));
         await site.SendAsync(site.Staging, message);
         var item = await site.FindAsync(site.Staging, subject);
-        return new InboxLinks(Signer.Grant(item.Id, item.EnvironmentId));
+        return new InboxLinks(Signer.Grant(item.Id, item.EnvironmentId, site.Member.Id));
     }
 
     [Fact]
@@ -58,8 +58,8 @@ public sealed class InboxEndpointTests(InboxSite site) : IClassFixture<InboxSite
     {
         var links = await SendAsync($"Grant {Guid.NewGuid():N}");
         var id = links.Grant.MessageId;
-        var foreignGrant = new InboxLinks(Signer.Grant(id, site.Foreign.Id)); // signed, but for another environment
-        var otherMessage = new InboxLinks(Signer.Grant(Guid.NewGuid(), site.Staging.Id));
+        var foreignGrant = new InboxLinks(Signer.Grant(id, site.Foreign.Id, site.Member.Id)); // signed, but for another environment
+        var otherMessage = new InboxLinks(Signer.Grant(Guid.NewGuid(), site.Staging.Id, site.Member.Id));
         var tampered = links.HtmlDocument(false).Replace(links.Grant.Signature, "AAAA" + links.Grant.Signature[4..]);
 
         foreach (var url in new[]

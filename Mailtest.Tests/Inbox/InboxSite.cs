@@ -86,6 +86,14 @@ public sealed class InboxSite : IAsyncLifetime
         return (email, credential.Username);
     }
 
+    /// <summary>A new Mailtest-enabled environment (credentials issued, so <see cref="SendAsync"/> can send into it).</summary>
+    public async Task<ProjectEnvironment> NewEnvironmentAsync(Guid projectId, string name)
+    {
+        var environment = await Services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(projectId, name, EnvironmentKind.Staging);
+        _credentials[environment.Id] = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        return environment;
+    }
+
     public string UsernameOf(ProjectEnvironment environment) => _credentials[environment.Id].Username;
 
     /// <summary>Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted (durable).</summary>

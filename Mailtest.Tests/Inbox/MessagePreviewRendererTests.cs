@@ -8,6 +8,7 @@ public sealed class MessagePreviewRendererTests
 {
     private static readonly Guid MessageId = Guid.NewGuid();
     private static readonly Guid EnvironmentId = Guid.NewGuid();
+    private static readonly Guid UserId = Guid.NewGuid();
     private readonly PreviewLinkSigner _signer = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), TimeProvider.System);
     private readonly MessagePreviewRenderer _renderer;
 
@@ -16,7 +17,7 @@ public sealed class MessagePreviewRendererTests
     private string Render(string html, bool blockRemote = false, Action<BodyBuilder>? build = null)
     {
         var message = Mail(html, build: build);
-        return _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId)), blockRemote)!.Document;
+        return _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemote)!.Document;
     }
 
     internal static MimeMessage Mail(string? html, string? text = null, Action<BodyBuilder>? build = null)
@@ -97,7 +98,7 @@ public sealed class MessagePreviewRendererTests
         Assert.StartsWith("/inbox/image-proxy?url=", proxied);
         var query = HttpUtility.ParseQueryString(proxied.Split('?')[1]);
         Assert.Equal("https://cdn.example/logo.png?u=anna%40example.com", query["url"]);
-        Assert.True(_signer.IsValidImageSignature(query["url"]!, query["sig"]));
+        Assert.True(_signer.IsValidImageSignature(query["url"]!, query["exp"], query["sig"]));
         Assert.DoesNotContain("src=\"https://cdn.example", document);
         Assert.Contains("/inbox/image-proxy?url=http%3A%2F%2Fcdn.example%2Fbg.gif", document.Replace("&amp;", "&"));
     }
@@ -107,7 +108,7 @@ public sealed class MessagePreviewRendererTests
     {
         var message = Mail("<img src=\"https://cdn.example/logo.png\"><p style=\"background-image: url('https://cdn.example/bg.png')\">x</p>");
 
-        var rendered = _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId)), blockRemoteImages: true)!;
+        var rendered = _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemoteImages: true)!;
 
         Assert.DoesNotContain("image-proxy", rendered.Document);
         Assert.DoesNotContain("cdn.example", rendered.Document);
@@ -126,13 +127,29 @@ public sealed class MessagePreviewRendererTests
     public void Image_signatures_do_not_carry_over_to_another_url_or_key()
     {
         var url = "https://cdn.example/a.png";
-        var signature = HttpUtility.ParseQueryString(_signer.ImageProxyUrl(url).Split('?')[1])["sig"];
+        var query = HttpUtility.ParseQueryString(_signer.ImageProxyUrl(url).Split('?')[1]);
+        var (expires, signature) = (query["exp"], query["sig"]);
         var otherKey = new PreviewLinkSigner(new byte[32], TimeProvider.System);
 
-        Assert.True(_signer.IsValidImageSignature(url, signature));
-        Assert.False(_signer.IsValidImageSignature("https://cdn.example/b.png", signature));
-        Assert.False(otherKey.IsValidImageSignature(url, signature));
-        Assert.False(_signer.IsValidImageSignature(url, null));
+        Assert.True(_signer.IsValidImageSignature(url, expires, signature));
+        Assert.False(_signer.IsValidImageSignature("https://cdn.example/b.png", expires, signature));
+        Assert.False(_signer.IsValidImageSignature(url, (long.Parse(expires!) + 3600).ToString(), signature));
+        Assert.False(otherKey.IsValidImageSignature(url, expires, signature));
+        Assert.False(_signer.IsValidImageSignature(url, expires, null));
+        Assert.False(_signer.IsValidImageSignature(url, null, signature));
+    }
+
+    [Fact]
+    public void Image_proxy_urls_expire_with_the_preview()
+    {
+        var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
+        var signer = new PreviewLinkSigner(new byte[32], clock);
+        var url = "https://cdn.example/a.png";
+        var query = HttpUtility.ParseQueryString(signer.ImageProxyUrl(url).Split('?')[1]);
+
+        Assert.True(signer.IsValidImageSignature(url, query["exp"], query["sig"]));
+        clock.Now += PreviewLinkSigner.GrantLifetime + TimeSpan.FromSeconds(1);
+        Assert.False(signer.IsValidImageSignature(url, query["exp"], query["sig"]));
     }
 
     [Fact]
@@ -140,9 +157,10 @@ public sealed class MessagePreviewRendererTests
     {
         var clock = new ManualClock(DateTimeOffset.Parse("2026-01-01T00:00:00Z"));
         var signer = new PreviewLinkSigner(new byte[32], clock);
-        var grant = signer.Grant(MessageId, EnvironmentId);
+        var grant = signer.Grant(MessageId, EnvironmentId, UserId);
 
-        Assert.NotNull(signer.ReadGrant(MessageId, grant.Token));
+        Assert.Equal(UserId, signer.ReadGrant(MessageId, grant.Token)!.UserId);
+        Assert.Null(signer.ReadGrant(MessageId, grant.Token.Replace(UserId.ToString("N"), Guid.NewGuid().ToString("N"))));
         Assert.Null(signer.ReadGrant(Guid.NewGuid(), grant.Token));
         Assert.Null(signer.ReadGrant(MessageId, grant.Token.Replace(EnvironmentId.ToString("N"), Guid.NewGuid().ToString("N"))));
         Assert.Null(signer.ReadGrant(MessageId, "garbage"));

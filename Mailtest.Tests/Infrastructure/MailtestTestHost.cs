@@ -26,7 +26,8 @@ public sealed class MailtestTestHost : IAsyncDisposable
     public Uri WebAddress => new($"http://127.0.0.1:{Services.GetRequiredService<BoundEndpoints>().Web!.Port}/");
 
     /// <param name="settings">Configuration on top of the defaults, e.g. <c>["Mailtest:Data:Provider"] = "Postgres"</c>.</param>
-    public static async Task<MailtestTestHost> StartAsync(IDictionary<string, string?>? settings = null)
+    /// <param name="configure">Changes to the host before it is built (a decorated service, say).</param>
+    public static async Task<MailtestTestHost> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-test-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dataDirectory);
@@ -44,6 +45,7 @@ public sealed class MailtestTestHost : IAsyncDisposable
             defaults[key] = value;
         builder.Configuration.AddInMemoryCollection(defaults);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        configure?.Invoke(builder);
 
         var app = MailtestHost.Build(builder);
         await app.Services.MigrateDatabaseAsync();

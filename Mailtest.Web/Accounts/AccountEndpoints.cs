@@ -24,7 +24,12 @@ internal static class AccountEndpoints
             var result = await accounts.SignInAsync(email ?? "", password ?? "", RemoteAddress(http), http.RequestAborted);
             if (result.Outcome != SignInOutcome.SignedIn)
             {
-                var error = result.Outcome == SignInOutcome.LockedOut ? "locked" : "invalid";
+                var error = result.Outcome switch
+                {
+                    SignInOutcome.Throttled => $"throttled&wait={Math.Ceiling(result.RetryAfter!.Value.TotalSeconds):0}",
+                    SignInOutcome.Deactivated => "deactivated",
+                    _ => "invalid",
+                };
                 return Results.LocalRedirect($"{AccountsRegistration.SignInPath}?error={error}&returnUrl={Uri.EscapeDataString(LocalOrHome(returnUrl))}");
             }
             await SignInCookieAsync(http, result.User!);
@@ -48,8 +53,11 @@ internal static class AccountEndpoints
             }
         }).AllowAnonymous();
 
-        account.MapPost("/signout", async ([FromForm] string? returnUrl, HttpContext http) =>
+        account.MapPost("/signout", async ([FromForm] string? returnUrl, HttpContext http, AccountSessions sessions) =>
         {
+            // A new security stamp, so that a copy of this cookie stops working too, not only this browser's.
+            if (CallerClaims.ToCaller(http.User, RemoteAddress(http)) is { } caller)
+                await sessions.SignOutAsync(caller, http.RequestAborted);
             await http.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
             return Results.LocalRedirect(AccountsRegistration.SignInPath);
         }).RequireAuthorization();
@@ -72,6 +80,12 @@ internal static class AccountEndpoints
         http.SignInAsync(CookieAuthenticationDefaults.AuthenticationScheme,
             new ClaimsPrincipal(new ClaimsIdentity(CallerClaims.For(user), CookieAuthenticationDefaults.AuthenticationScheme)));
 
-    private static string LocalOrHome(string? returnUrl) =>
-        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//") && !returnUrl.StartsWith("/\\") ? returnUrl : "/";
+    /// <summary>
+    /// The return address if it is a path on this site, else the home page. Anything else a browser could
+    /// read as another site (<c>//host</c>, <c>/\host</c>, or control characters such as a tab, which
+    /// browsers strip from URLs) is ignored, never followed and never an error.
+    /// </summary>
+    internal static string LocalOrHome(string? returnUrl) =>
+        !string.IsNullOrEmpty(returnUrl) && returnUrl.StartsWith('/') && !returnUrl.StartsWith("//") && !returnUrl.StartsWith("/\\")
+        && !returnUrl.Any(char.IsControl) ? returnUrl : "/";
 }

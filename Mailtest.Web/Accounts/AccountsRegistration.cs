@@ -1,6 +1,7 @@
 using Microsoft.AspNetCore.Authentication;
 using Mailtest.Core.Tenancy;
 using Microsoft.AspNetCore.Authentication.Cookies;
+using Microsoft.AspNetCore.Components.Authorization;
 
 namespace Mailtest.Web.Accounts;
 
@@ -23,12 +24,12 @@ public static class AccountsRegistration
                 options.AccessDeniedPath = "/";
                 options.ExpireTimeSpan = TimeSpan.FromHours(12);
                 options.SlidingExpiration = true;
-                // A deleted account loses its session at its next request.
+                // Every request: a deleted or deactivated account, or a session ended since the cookie was
+                // minted (sign-out, password change, removal, "sign out everywhere"), is signed out.
                 options.Events.OnValidatePrincipal = async context =>
                 {
-                    var caller = CallerClaims.ToCaller(context.Principal!);
-                    var accounts = context.HttpContext.RequestServices.GetRequiredService<AccountSignIn>();
-                    if (caller is null || await accounts.FindAsync(caller.UserId, context.HttpContext.RequestAborted) is null)
+                    var access = context.HttpContext.RequestServices.GetRequiredService<CurrentAccess>();
+                    if (!await CallerClaims.IsCurrentSessionAsync(context.Principal!, access, context.HttpContext.RequestAborted))
                     {
                         context.RejectPrincipal();
                         await context.HttpContext.SignOutAsync(CookieAuthenticationDefaults.AuthenticationScheme);
@@ -37,6 +38,8 @@ public static class AccountsRegistration
             });
         builder.Services.AddAuthorization();
         builder.Services.AddCascadingAuthenticationState();
+        // Every open circuit checks its session too (see SessionRevalidation).
+        builder.Services.AddScoped<AuthenticationStateProvider, SessionRevalidation>();
         builder.Services.AddScoped<CurrentCaller>();
         builder.Services.AddScoped<SelectedOrganization>();
         return builder;

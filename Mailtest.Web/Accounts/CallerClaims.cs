@@ -9,12 +9,15 @@ public static class CallerClaims
 {
     public const string PlatformAdmin = "mailtest:platform-admin";
     private const string EnvironmentTokenId = "mailtest:environment-token", TokenEnvironment = "mailtest:token-environment", TokenScope = "mailtest:token-scope";
+    /// <summary>The user's security stamp when the cookie was minted (see <see cref="AccessSnapshot.AcceptsSession"/>).</summary>
+    public const string SecurityStamp = "mailtest:security-stamp";
 
     public static IEnumerable<Claim> For(UserAccount user) =>
     [
         new(ClaimTypes.NameIdentifier, user.Id.ToString()),
         new(ClaimTypes.Email, user.Email),
         new(ClaimTypes.Name, user.Email),
+        new(SecurityStamp, user.SecurityStamp),
         .. user.IsPlatformAdmin ? new[] { new Claim(PlatformAdmin, "true") } : [],
     ];
 
@@ -26,6 +29,13 @@ public static class CallerClaims
         new(TokenScope, token.Scope.ToString()),
         new(ClaimTypes.Name, token.Label),
     ];
+    /// <summary>True while the session this principal came from is still good (same stamp, account active).</summary>
+    public static async ValueTask<bool> IsCurrentSessionAsync(ClaimsPrincipal principal, CurrentAccess access, CancellationToken cancellationToken)
+    {
+        if (ToCaller(principal) is not { } caller) return false;
+        var snapshot = await access.ForUserAsync(caller.UserId, cancellationToken);
+        return snapshot.AcceptsSession(principal.FindFirstValue(SecurityStamp));
+    }
 
     public static Caller? ToCaller(ClaimsPrincipal principal, string? remoteAddress = null)
     {

@@ -103,7 +103,9 @@ internal static class MessageEndpoints
     {
         var (summary, mime) = await OpenAsync(id, message, query, http, mailbox);
         // cid: images and remote images point at the inbox's signed, same-origin links, as in the preview frame.
-        var rendered = renderer.RenderHtml(mime, new InboxLinks(signer.Grant(summary.Id, summary.EnvironmentId)), blockRemoteImages: false)
+        // Those grants are a user's: for an environment token (no user) the images stay unloaded.
+        var grant = signer.Grant(summary.Id, summary.EnvironmentId, EnvironmentEndpoints.CallerOf(http).UserId);
+        var rendered = renderer.RenderHtml(mime, new InboxLinks(grant), blockRemoteImages: false)
             ?? throw new NotFoundException("This message has no HTML part; read /text instead.");
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; sandbox";
         NoSniffNoCache(http);

@@ -1,5 +1,6 @@
 using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Preview;
+using Mailtest.Core.Tenancy;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
 using MimeKit;
@@ -9,8 +10,9 @@ namespace Mailtest.Web.Inbox;
 /// <summary>
 /// What the preview frame and the download links fetch. The frame is sandboxed (opaque origin, no
 /// cookies), so these endpoints are authorized by the message grant in the link (see
-/// <see cref="PreviewLinkSigner"/>), which the inbox mints only after AccessRules allowed the caller;
-/// the store is asked with the grant's environment only. A wrong, expired or foreign grant is a 404.
+/// <see cref="PreviewLinkSigner"/>), which the inbox mints only after AccessRules allowed the caller,
+/// and which works only while its minter may still read the environment (<see cref="CurrentAccess"/>);
+/// the store is asked with the grant's environment only. A wrong, expired, foreign or revoked grant is a 404.
 /// Everything served carries nosniff and a CSP sandbox, so even opened on its own it runs no script.
 /// </summary>
 internal static class InboxEndpoints
@@ -30,10 +32,10 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> HtmlDocumentAsync(
         HttpContext http, Guid id, [FromQuery(Name = "t")] string? token, [FromQuery] string? remote,
-        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, [FromServices] MessagePreviewRenderer renderer,
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, [FromServices] MessagePreviewRenderer renderer,
         [FromServices] IOptions<InboxOptions> options, CancellationToken cancellationToken)
     {
-        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
         var message = await LoadAsync(grant, store, cancellationToken);
         if (message is null) return Results.NotFound();
 
@@ -51,9 +53,9 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> ContentIdPartAsync(
         HttpContext http, Guid id, string contentId, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
     {
-        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
         var message = await LoadAsync(grant, store, cancellationToken);
         // Only images are shown inline; anything else a cid: points at stays a download in the Attachments tab.
         if (message is null || MessageParts.ByContentId(message, contentId) is not { } part || !part.ContentType.StartsWith("image/", StringComparison.Ordinal))
@@ -65,9 +67,9 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> AttachmentAsync(
         HttpContext http, Guid id, string partPath, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
     {
-        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
         var message = await LoadAsync(grant, store, cancellationToken);
         if (message is null || MessageParts.ByPath(message, partPath) is not { } part) return Results.NotFound();
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
@@ -79,9 +81,9 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> RawAsync(
         HttpContext http, Guid id, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
     {
-        if (signer.ReadGrant(id, token) is not { } grant) return Results.NotFound();
+        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
         var raw = await store.OpenRawAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken);
         if (raw is null) return Results.NotFound();
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
@@ -90,12 +92,12 @@ internal static class InboxEndpoints
     }
 
     private static async Task<IResult> ImageProxyAsync(
-        HttpContext http, [FromQuery] string? url, [FromQuery] string? sig,
+        HttpContext http, [FromQuery] string? url, [FromQuery] string? exp, [FromQuery] string? sig,
         [FromServices] PreviewLinkSigner signer, [FromServices] RemoteImageFetcher fetcher, [FromServices] IOptions<InboxOptions> options,
         [FromServices] ILogger<RemoteImageFetcher> logger, CancellationToken cancellationToken)
     {
         if (options.Value.DisableImageProxy) return Results.NotFound();
-        if (url is null || !signer.IsValidImageSignature(url, sig) || !Uri.TryCreate(url, UriKind.Absolute, out var target))
+        if (url is null || !signer.IsValidImageSignature(url, exp, sig) || !Uri.TryCreate(url, UriKind.Absolute, out var target))
             return Results.StatusCode(StatusCodes.Status403Forbidden);
         try
         {
@@ -111,6 +113,10 @@ internal static class InboxEndpoints
             return Results.StatusCode(StatusCodes.Status502BadGateway);
         }
     }
+
+    /// <summary>The link's grant, if it is genuine, unexpired, and its minter may read its environment now.</summary>
+    private static async Task<MessageGrant?> ReadGrantAsync(Guid id, string? token, PreviewLinkSigner signer, CurrentAccess access, CancellationToken cancellationToken) =>
+        signer.ReadGrant(id, token) is { } grant && await access.MayReadAsync(grant.UserId, grant.EnvironmentId, cancellationToken) ? grant : null;
 
     private static async Task<MimeMessage?> LoadAsync(MessageGrant grant, IMessageStore store, CancellationToken cancellationToken)
     {

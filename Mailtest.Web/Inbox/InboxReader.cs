@@ -29,51 +29,64 @@ public sealed record OpenedMessage(
 
 /// <summary>
 /// The inbox's view of captured mail for the signed-in caller (scoped to the circuit). Every read goes
-/// to the store with the environments AccessRules says the caller may view, so anything else looks
-/// absent; message grants for the preview frame are minted here, after that check.
+/// to the store with the environments the caller may view right now (<see cref="CurrentAccess"/>, not
+/// what they could view when the page opened), so anything else looks absent; message grants for the
+/// preview frame are minted here, after that check, in the caller's name.
 /// </summary>
-public sealed class InboxReader(CurrentCaller currentCaller, AccessRules access, IMessageStore store, PreviewLinkSigner signer)
+public sealed class InboxReader(CurrentCaller currentCaller, AccessRules access, CurrentAccess currentAccess, IMessageStore store, PreviewLinkSigner signer)
 {
     private IReadOnlyList<ProjectEnvironment> _viewable = [];
+    private Caller? _caller;
 
+    /// <summary>The environments as the page last loaded them (names for the selector and the list).</summary>
     public IReadOnlyList<ProjectEnvironment> Viewable => _viewable;
+
+    public Guid? UserId => _caller?.UserId;
 
     /// <summary>Loads the caller's viewable environments; false when nobody is signed in.</summary>
     public async Task<bool> LoadCallerAsync(CancellationToken cancellationToken = default)
     {
         if (await currentCaller.GetAsync() is not { } caller) return false;
-        _viewable = await access.ViewableEnvironmentsAsync(caller, cancellationToken);
+        _caller = caller;
+        var now = await currentAccess.ForUserAsync(caller.UserId, cancellationToken);
+        _viewable = [.. (await access.ViewableEnvironmentsAsync(caller, cancellationToken)).Where(e => now.MayRead(e.Id))];
         return true;
     }
 
-    public bool IsViewable(Guid environmentId) => _viewable.Any(e => e.Id == environmentId);
+    /// <summary>May the caller read this environment's mail now (a live event, a message about to open)?</summary>
+    public async ValueTask<bool> MayReadAsync(Guid environmentId, CancellationToken cancellationToken = default) =>
+        _caller is { } caller && await currentAccess.MayReadAsync(caller.UserId, environmentId, cancellationToken);
 
-    /// <summary>The environments a query covers: the filter if the caller may view it, else all they may view.</summary>
-    public IReadOnlyCollection<Guid> Scope(Guid? environmentFilter) =>
-        environmentFilter is { } id && IsViewable(id) ? [id] : [.. _viewable.Select(e => e.Id)];
-
-    public Task<MessagePage> ListAsync(Guid? environmentFilter, string? search, MessageCursor? after, int pageSize = 50, CancellationToken cancellationToken = default)
+    /// <summary>The environments a query covers, checked now: the filter if the caller may view it, else all they may view.</summary>
+    public async ValueTask<IReadOnlyCollection<Guid>> ScopeAsync(Guid? environmentFilter, CancellationToken cancellationToken = default)
     {
-        var scope = Scope(environmentFilter);
+        if (_caller is not { } caller) return [];
+        var now = await currentAccess.ForUserAsync(caller.UserId, cancellationToken);
+        return environmentFilter is { } id && now.MayRead(id) ? [id] : [.. now.ViewableEnvironmentIds];
+    }
+
+    public async Task<MessagePage> ListAsync(Guid? environmentFilter, string? search, MessageCursor? after, int pageSize = 50, CancellationToken cancellationToken = default)
+    {
+        var scope = await ScopeAsync(environmentFilter, cancellationToken);
         return scope.Count == 0
-            ? Task.FromResult(new MessagePage([], null))
-            : store.ListAsync(new MessageListQuery(scope, string.IsNullOrWhiteSpace(search) ? null : search.Trim(), after, pageSize), cancellationToken);
+            ? new MessagePage([], null)
+            : await store.ListAsync(new MessageListQuery(scope, string.IsNullOrWhiteSpace(search) ? null : search.Trim(), after, pageSize), cancellationToken);
     }
 
     public async Task<OpenedMessage?> OpenAsync(Guid messageId, CancellationToken cancellationToken = default)
     {
-        var scope = Scope(null);
-        if (scope.Count == 0 || await store.GetAsync(messageId, scope, cancellationToken) is not { } summary) return null;
+        var scope = await ScopeAsync(null, cancellationToken);
+        if (_caller is not { } caller || scope.Count == 0 || await store.GetAsync(messageId, scope, cancellationToken) is not { } summary) return null;
         await using var raw = await store.OpenRawAsync(messageId, scope, cancellationToken);
         if (raw is null) return null;
         using var buffer = new MemoryStream();
         await raw.CopyToAsync(buffer, cancellationToken);
-        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(signer.Grant(summary.Id, summary.EnvironmentId)));
+        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(signer.Grant(summary.Id, summary.EnvironmentId, caller.UserId)));
     }
 
-    public Task SetReadAsync(Guid messageId, bool isRead) => store.SetReadAsync(messageId, isRead, Scope(null));
+    public async Task SetReadAsync(Guid messageId, bool isRead) => await store.SetReadAsync(messageId, isRead, await ScopeAsync(null));
 
-    public Task MarkAllReadAsync(Guid? environmentFilter) => store.MarkAllReadAsync(Scope(environmentFilter));
+    public async Task MarkAllReadAsync(Guid? environmentFilter) => await store.MarkAllReadAsync(await ScopeAsync(environmentFilter));
 
-    public Task<bool> DeleteAsync(Guid messageId) => store.DeleteAsync(messageId, Scope(null));
+    public async Task<bool> DeleteAsync(Guid messageId) => await store.DeleteAsync(messageId, await ScopeAsync(null));
 }

@@ -527,7 +527,13 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<long>("AccessVersion")
+                        .HasColumnType("bigint");
+
                     b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<DateTime?>("DeactivatedUtc")
                         .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("Email")
@@ -535,18 +541,17 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .HasMaxLength(320)
                         .HasColumnType("character varying(320)");
 
-                    b.Property<int>("FailedSignInCount")
-                        .HasColumnType("integer");
-
                     b.Property<bool>("IsPlatformAdmin")
                         .HasColumnType("boolean");
-
-                    b.Property<DateTime?>("LockedOutUntilUtc")
-                        .HasColumnType("timestamp with time zone");
 
                     b.Property<string>("PasswordHash")
                         .IsRequired()
                         .HasColumnType("text");
+
+                    b.Property<string>("SecurityStamp")
+                        .IsRequired()
+                        .HasMaxLength(64)
+                        .HasColumnType("character varying(64)");
 
                     b.HasKey("Id");
 

@@ -516,7 +516,13 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<long>("AccessVersion")
+                        .HasColumnType("INTEGER");
+
                     b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("DeactivatedUtc")
                         .HasColumnType("TEXT");
 
                     b.Property<string>("Email")
@@ -524,17 +530,16 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .HasMaxLength(320)
                         .HasColumnType("TEXT");
 
-                    b.Property<int>("FailedSignInCount")
-                        .HasColumnType("INTEGER");
-
                     b.Property<bool>("IsPlatformAdmin")
                         .HasColumnType("INTEGER");
 
-                    b.Property<DateTime?>("LockedOutUntilUtc")
-                        .HasColumnType("TEXT");
-
                     b.Property<string>("PasswordHash")
                         .IsRequired()
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SecurityStamp")
+                        .IsRequired()
+                        .HasMaxLength(64)
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
