@@ -49,6 +49,10 @@ public interface ISmtpBackend
     /// <c>452 4.3.1</c> (quota) or <c>421</c> (kill switch, disabled meanwhile) ends the transaction.</summary>
     ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken);
 
+    /// <summary>Called at each RCPT TO after the engine's own checks: a refusal is answered for that
+    /// recipient only (Core uses it for per-environment fault injection). By default every recipient is accepted.</summary>
+    ValueTask<SmtpReply?> CheckRecipientAsync(SmtpMailbox mailbox, string recipient, CancellationToken cancellationToken) => ValueTask.FromResult<SmtpReply?>(null);
+
     /// <summary>Stores the message durably, then returns the positive reply
     /// (<c>250 2.0.0 Ok: queued as &lt;id&gt;</c>). Must not return until the message is committed.</summary>
     ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken);

@@ -30,6 +30,10 @@ public static class AuditActions
     public const string OdooConnectionChange = "odoo.connection.change";
     public const string OdooTamperDetected = "odoo.tamper_detected";
     public const string OdooNeutralizeRepaired = "odoo.neutralize_repaired";
+    public const string SmtpFaultsChange = "smtp-faults.change";
+    public const string WebhookChange = "webhook.change";
+    public const string WebhookSecretRegenerate = "webhook.secret.regenerate";
+    public const string WebhookRemove = "webhook.remove";
 }
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);

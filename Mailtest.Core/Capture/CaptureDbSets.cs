@@ -6,4 +6,5 @@ namespace Mailtest.Core.Data;
 public abstract partial class MailtestDbContext
 {
     public DbSet<PlatformSetting> PlatformSettings => Set<PlatformSetting>();
+    public DbSet<SmtpFaultSettings> SmtpFaultSettings => Set<SmtpFaultSettings>();
 }

@@ -21,6 +21,7 @@ public static class CaptureRegistration
         services.AddSingleton<SmtpCredentialCache>();
         services.AddSingleton<CredentialIssuer>();
         services.AddSingleton<KillSwitch>();
+        services.AddSingleton<SmtpFaultInjection>();
         services.AddScoped<ISmtpBackend, SmtpCaptureBackend>();
         return services;
     }

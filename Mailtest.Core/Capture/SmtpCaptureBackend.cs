@@ -9,6 +9,8 @@ namespace Mailtest.Core.Capture;
 /// <summary>
 /// Core's answers to the SMTP engine: the kill switch at connect, credentials and environment state
 /// at AUTH, plan size and organization quota at MAIL FROM, and the durable store at the end of DATA.
+/// The environment's fault injection (<see cref="SmtpFaultInjection"/>) may answer instead at AUTH,
+/// MAIL FROM and RCPT TO, once the credential is known to be good.
 /// </summary>
 public sealed class SmtpCaptureBackend(
     KillSwitch killSwitch,
@@ -18,6 +20,7 @@ public sealed class SmtpCaptureBackend(
     IOptions<PlanOptions> plans,
     OrganizationUsage usage,
     MessageIngest ingest,
+    SmtpFaultInjection faults,
     ILogger<SmtpCaptureBackend> logger) : ISmtpBackend
 {
     public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
@@ -57,6 +60,8 @@ public sealed class SmtpCaptureBackend(
         foreach (var guard in guards)
             if (await guard.CheckAsync(environment, cancellationToken) is { } refusal)
                 return SmtpLoginResult.Refused(refusal);
+        if (await faults.InjectAsync(environment.Id, SmtpFaultStage.Authentication, cancellationToken) is { } fault)
+            return SmtpLoginResult.Refused(fault);
 
         return SmtpLoginResult.Accepted(new SmtpMailbox(credential.Username, credential.OrganizationId, environment.Id), limits.MaxMessageBytes);
     }
@@ -69,6 +74,8 @@ public sealed class SmtpCaptureBackend(
         var credential = await credentials.FindAsync(mailbox.Username, cancellationToken);
         if (credential is null || credential.Environment.Id != mailbox.EnvironmentId || credential.Environment.MailtestState != MailtestState.Enabled)
             return CredentialsNoLongerValid;
+        if (await faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Sender, cancellationToken) is { } fault)
+            return fault;
 
         var limits = plans.Value.For(credential.Plan);
         if (declaredSize > limits.MaxMessageBytes) return MessageTooLarge;
@@ -78,6 +85,9 @@ public sealed class SmtpCaptureBackend(
             return InsufficientStorage;
         return null;
     }
+
+    public ValueTask<SmtpReply?> CheckRecipientAsync(SmtpMailbox mailbox, string recipient, CancellationToken cancellationToken) =>
+        faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Recipient, cancellationToken);
 
     public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
     {

@@ -147,6 +147,21 @@ internal sealed partial class SmtpSession
             await ReplyAsync(SmtpReplies.TooManyRecipients);
             return CommandResult.Refused;
         }
+        SmtpReply? refusal;
+        try
+        {
+            refusal = await _backend.CheckRecipientAsync(_mailbox!, command.ForwardPath.Value, _lifetime.Token);
+        }
+        catch (Exception e) when (e is not OperationCanceledException)
+        {
+            _services.Logger.LogError(e, "Checking a recipient of {Remote} failed", _remote);
+            refusal = SmtpReplies.LocalError;
+        }
+        if (refusal is not null)
+        {
+            await ReplyAsync(refusal.Value);
+            return CommandResult.Refused;
+        }
         _recipients.Add(command.ForwardPath.Value);
         await ReplyAsync(SmtpReplies.RecipientOk);
         return CommandResult.Succeeded;

@@ -25,6 +25,8 @@ public static class ApiRegistration
         EnvironmentEndpoints.Map(api);
         MessageEndpoints.Map(api);
         EnvironmentTokenEndpoints.Map(api);
+        SmtpFaultEndpoints.Map(api);
+        WebhookEndpoints.Map(api);
         return app;
     }
 }

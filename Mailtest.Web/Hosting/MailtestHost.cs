@@ -11,6 +11,7 @@ using Mailtest.Web.Accounts;
 using Mailtest.Web.Api;
 using Mailtest.Web.Components;
 using Mailtest.Web.Inbox;
+using Mailtest.Web.Webhooks;
 using MudBlazor.Services;
 
 namespace Mailtest.Web.Hosting;
@@ -48,6 +49,7 @@ public static class MailtestHost
         builder.AddAccounts();
         builder.AddMailtestApi();
         builder.AddInbox();
+        builder.AddWebhooks();
 
         builder.Services.AddMudServices();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();

@@ -113,6 +113,37 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("SmtpCredentials");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
+                {
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("AuthenticationCode")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("AuthenticationProbability")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("RecipientCode")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("RecipientProbability")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("SenderCode")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("SenderProbability")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("SmtpFaultSettings");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -561,6 +592,91 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("Users", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("SecretPrefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("character varying(16)");
+
+                    b.Property<byte[]>("SecretSealed")
+                        .IsRequired()
+                        .HasColumnType("bytea");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("character varying(2000)");
+
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("EnvironmentWebhooks");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("bigint");
+
+                    NpgsqlPropertyBuilderExtensions.UseIdentityByDefaultColumn(b.Property<long>("Id"));
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("integer");
+
+                    b.Property<DateTime>("AttemptedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid>("DeliveryId")
+                        .HasColumnType("uuid");
+
+                    b.Property<int>("DurationMs")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("character varying(40)");
+
+                    b.Property<Guid?>("MessageId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("character varying(300)");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("integer");
+
+                    b.Property<bool>("Succeeded")
+                        .HasColumnType("boolean");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId", "Id");
+
+                    b.ToTable("WebhookDeliveries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.MessageAttachment", b =>
                 {
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
@@ -662,6 +778,24 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });

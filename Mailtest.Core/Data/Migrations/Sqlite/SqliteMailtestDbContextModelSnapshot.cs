@@ -106,6 +106,37 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("SmtpCredentials");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
+                {
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("AuthenticationCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("AuthenticationProbability")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RecipientCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("RecipientProbability")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("SenderCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("SenderProbability")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("SmtpFaultSettings");
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -550,6 +581,89 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("Users", (string)null);
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("SecretPrefix")
+                        .IsRequired()
+                        .HasMaxLength(16)
+                        .HasColumnType("TEXT");
+
+                    b.Property<byte[]>("SecretSealed")
+                        .IsRequired()
+                        .HasColumnType("BLOB");
+
+                    b.Property<DateTime>("UpdatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Url")
+                        .IsRequired()
+                        .HasMaxLength(2000)
+                        .HasColumnType("TEXT");
+
+                    b.HasKey("EnvironmentId");
+
+                    b.ToTable("EnvironmentWebhooks");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.Property<long>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("Attempt")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<DateTime>("AttemptedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("DeliveryId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("DurationMs")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Event")
+                        .IsRequired()
+                        .HasMaxLength(40)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("MessageId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Outcome")
+                        .IsRequired()
+                        .HasMaxLength(300)
+                        .HasColumnType("TEXT");
+
+                    b.Property<int?>("StatusCode")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<bool>("Succeeded")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId", "Id");
+
+                    b.ToTable("WebhookDeliveries");
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Capture.SmtpFaultSettings", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.MessageAttachment", b =>
                 {
                     b.HasOne("Mailtest.Core.Messages.CapturedMessage", null)
@@ -651,6 +765,24 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
                         .WithMany()
                         .HasForeignKey("UserId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.EnvironmentWebhook", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade)
+                        .IsRequired();
+                });
+
+            modelBuilder.Entity("Mailtest.Core.Webhooks.WebhookDelivery", b =>
+                {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
                         .OnDelete(DeleteBehavior.Cascade)
                         .IsRequired();
                 });
