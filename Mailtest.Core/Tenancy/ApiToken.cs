@@ -65,7 +65,7 @@ public sealed record EnvironmentTokenItem(Guid Id, string Name, ApiTokenScope Sc
 public sealed record ApiTokenHolder(UserAccount? User, EnvironmentTokenGrant? Environment);
 
 /// <summary>Creates, lists, revokes and checks API tokens (<c>mt_</c> + 256 random bits).</summary>
-public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, AuditLog audit, AccessRules access, TimeProvider clock)
+public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, AuditLog audit, AccessRules access, LiveMailAccess live, TimeProvider clock)
 {
     private const string TokenPrefix = "mt_";
 
@@ -165,6 +165,7 @@ public sealed class ApiTokens(IDbContextFactory<MailtestDbContext> dbFactory, In
             ?? throw new NotFoundException("There is no such API token on this environment.");
         token.RevokedUtc = clock.GetUtcNow().UtcDateTime;
         await db.SaveChangesAsync(cancellationToken);
+        live.TokenRevoked(token.Id);
         await audit.RecordAsync(caller, AuditActions.EnvironmentTokenRevoked, environment.Project?.OrganizationId, environmentId,
             $"{token.Name} ({token.Prefix}…, {ScopeName(token.Scope)})", cancellationToken);
     }

@@ -17,6 +17,8 @@ public static class MailboxRegistration
     {
         services.AddSingleton<EnvironmentMailbox>();
         services.AddSingleton<MessageInjection>();
+        services.AddSingleton<MessageWaiter>();
+        services.AddSingleton<MailboxEvents>();
         return services;
     }
 }
