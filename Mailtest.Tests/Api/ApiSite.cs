@@ -17,6 +17,7 @@ namespace Mailtest.Tests.Api;
 /// </summary>
 public sealed class ApiSite : IAsyncLifetime
 {
+    public const string OwnerPassword = "long enough password";
     private MailtestTestHost? _host;
 
     public IServiceProvider Services => _host!.Services;
@@ -45,7 +46,7 @@ public sealed class ApiSite : IAsyncLifetime
         var staging = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
         var dev = await tenancy.CreateEnvironmentAsync(project.Id, "dev", EnvironmentKind.Development);
         var credential = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(staging.Id);
-        var owner = await tenancy.CreateUserAsync($"owner-{Guid.NewGuid():N}@example.test", "long enough password", false);
+        var owner = await tenancy.CreateUserAsync($"owner-{Guid.NewGuid():N}@example.test", OwnerPassword, false);
         await tenancy.AddMemberAsync(organization.Id, owner.Email, OrganizationRole.Owner);
         var ownerToken = await tokens.CreateAsync(owner.Id, "owner");
         var ownerCaller = new Caller(owner.Id, owner.Email, false);
@@ -61,7 +62,7 @@ public sealed class ApiSite : IAsyncLifetime
         await tenancy.AddMemberAsync(otherOrganization.Id, stranger.Email, OrganizationRole.Owner);
         var strangerToken = await tokens.CreateAsync(stranger.Id, "stranger");
 
-        return new ApiScene(this, organization.Id, staging.Id, dev.Id, foreign.Id, credential, foreignCredential, ownerCaller,
+        return new ApiScene(this, organization.Id, staging.Id, dev.Id, foreign.Id, credential, foreignCredential, ownerCaller, owner.Email,
             Client(ownerToken.Token), Client(read.Token), Client(write.Token), Client(devRead.Token), Client(strangerToken.Token),
             read.Token, write.Token);
     }
@@ -82,7 +83,7 @@ public sealed class ApiSite : IAsyncLifetime
 }
 
 public sealed record ApiScene(
-    ApiSite Site, Guid OrganizationId, Guid StagingId, Guid DevId, Guid ForeignId, IssuedCredential Smtp, IssuedCredential ForeignSmtp, Caller OwnerCaller,
+    ApiSite Site, Guid OrganizationId, Guid StagingId, Guid DevId, Guid ForeignId, IssuedCredential Smtp, IssuedCredential ForeignSmtp, Caller OwnerCaller, string OwnerEmail,
     HttpClient Owner, HttpClient Read, HttpClient Write, HttpClient DevToken, HttpClient Stranger, string ReadToken, string WriteToken)
 {
     public string Messages => $"/api/v1/environments/{StagingId}/messages";

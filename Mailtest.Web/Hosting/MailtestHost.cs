@@ -48,6 +48,7 @@ public static class MailtestHost
         builder.AddSmtpCapture();
         builder.AddAccounts();
         builder.AddMailtestApi();
+        builder.AddApiDocumentation();
         builder.AddInbox();
         builder.AddWebhooks();
 
@@ -68,6 +69,7 @@ public static class MailtestHost
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapMailtestApi();
+        app.MapApiDocumentation();
         app.MapInbox();
         app.MapAccounts();
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
