@@ -113,11 +113,16 @@ public sealed class MailtestProcess : IAsyncDisposable
         return socket;
     }
 
+    /// <summary>This benchmark process's own resident set size now, in bytes.</summary>
+    public static long OwnMemory() => Memory("self").Current;
+
     /// <summary>Resident set size now and at its peak (VmHWM), in bytes, from /proc.</summary>
-    public (long Current, long Peak) Memory()
+    public (long Current, long Peak) Memory() => Memory(_process.Id.ToString());
+
+    private static (long Current, long Peak) Memory(string pid)
     {
         long current = 0, peak = 0;
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:")) current = ParseKilobytes(line);
             else if (line.StartsWith("VmHWM:")) peak = ParseKilobytes(line);
