@@ -29,8 +29,9 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         var messages = db.Messages.Where(m => m.EnvironmentId == environmentId);
         var total = await messages.CountAsync(cancellationToken);
         var unread = await messages.CountAsync(m => !m.IsRead, cancellationToken);
-        var matching = search is null ? total
-            : await (await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(search), db, cancellationToken)).CountAsync(cancellationToken);
+        var matched = search is null ? null
+            : await MessageSearchFilter.ApplyAsync(db, m => m.Where(x => x.EnvironmentId == environmentId), SearchQuery.Parse(search), cancellationToken);
+        var matching = search is null ? total : matched is null ? 0 : await matched.CountAsync(cancellationToken);
         return new MailboxPage(page.Items, page.Next, total, unread, matching);
     }
 

@@ -39,7 +39,7 @@ public sealed class MailboxEvents : IDisposable
         _logger = logger;
         _firstId = _lastId = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
         _ = Task.Run(NumberAsync);
-        _subscription = events.Subscribe(e => { _incoming.Writer.TryWrite(e); return Task.CompletedTask; });
+        _subscription = events.SubscribeToAll((e, _) => { _incoming.Writer.TryWrite(e); return Task.CompletedTask; });
     }
 
     /// <summary>
@@ -111,6 +111,8 @@ public sealed class MailboxEvents : IDisposable
                 }
             case MessageDeleted deleted:
                 return new MailboxEvent(0, "deleted", deleted.EnvironmentId, now, deleted.MessageId, null, null);
+            case MessageReadChanged read:
+                return new MailboxEvent(0, "read", read.EnvironmentId, now, read.MessageId, null, read.IsRead);
             default:
                 return new MailboxEvent(0, "changed", messageEvent.EnvironmentId, now, null, null, null);
         }

@@ -42,7 +42,7 @@ public sealed class MessageWaiter : IDisposable
         _dbFactory = dbFactory;
         _clock = clock;
         _logger = logger;
-        _subscription = events.Subscribe(OnEventAsync);
+        _subscription = events.SubscribeToAll((e, _) => OnEventAsync(e));
     }
 
     /// <summary>Waiters currently hanging (for tests and diagnostics).</summary>
@@ -89,8 +89,8 @@ public sealed class MessageWaiter : IDisposable
         if (recent.OrderByDescending(c => c.Item.ReceivedUtc).ThenByDescending(c => c.Item.Id).FirstOrDefault(c => query.Matches(c.Candidate)) is { } fresh)
             return fresh.Item;
 
-        var older = db.Messages.AsNoTracking().Where(m => m.EnvironmentId == environmentId && m.ReceivedUtc > since);
-        older = await MessageSearchFilter.ApplyAsync(older, query, db, cancellationToken);
+        var older = await MessageSearchFilter.ApplyAsync(db, m => m.Where(x => x.EnvironmentId == environmentId && x.ReceivedUtc > since), query, cancellationToken);
+        if (older is null) return null;
         return await older.OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Select(ToItem).FirstOrDefaultAsync(cancellationToken);
     }
 
