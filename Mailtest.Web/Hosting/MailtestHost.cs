@@ -3,6 +3,7 @@ using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Exports;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Mailbox;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Retention;
 using Mailtest.Core.Scheduling;
@@ -42,6 +43,7 @@ public static class MailtestHost
         builder.AddAudit();
         builder.AddTenancy();
         builder.AddMessageStore();
+        builder.AddMailbox();
         builder.AddCapture();
         builder.AddRetention();
         builder.AddExports();
@@ -50,6 +52,7 @@ public static class MailtestHost
         builder.AddSmtpCapture();
         builder.AddAccounts();
         builder.AddMailtestApi();
+        builder.AddApiDocumentation();
         builder.AddInbox();
         builder.AddWebhooks();
 
@@ -70,6 +73,7 @@ public static class MailtestHost
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapMailtestApi();
+        app.MapApiDocumentation();
         app.MapInbox();
         app.MapAccounts();
         // Blazor would send its own CSP (frame-ancestors only) on interactive pages; ours says that and more.
