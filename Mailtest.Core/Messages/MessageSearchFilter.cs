@@ -27,7 +27,7 @@ internal static class MessageSearchFilter
         {
             if (term is TextTerm { Field: SearchField.Anywhere } text)
             {
-                var match = await FullTextAsync(db, scope(db.Messages.AsNoTracking()), text.Value, cancellationToken);
+                var match = await FullTextAsync(db, scope, text.Value, cancellationToken);
                 if (match is null)
                 {
                     if (!term.Negated) return null; // a word found nowhere: no message can match
@@ -78,26 +78,38 @@ internal static class MessageSearchFilter
     /// the environment is walked newest first and each message's text tested, which fills a page after
     /// a few dozen rows, where gathering every match first would cost hundreds of milliseconds.
     /// </summary>
-    private static Task<FullTextMatch?> FullTextAsync(MailtestDbContext db, IQueryable<CapturedMessage> scoped, string value, CancellationToken cancellationToken) =>
-        db.IsSqlite ? SqliteFullTextAsync(db, value, cancellationToken) : PostgresFullTextAsync(db, scoped, value, cancellationToken);
+    private static Task<FullTextMatch?> FullTextAsync(MailtestDbContext db, Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>> scope, string value, CancellationToken cancellationToken) =>
+        db.IsSqlite ? SqliteFullTextAsync(db, scope, value, cancellationToken) : PostgresFullTextAsync(db, scope(db.Messages.AsNoTracking()), value, cancellationToken);
 
-    private static async Task<FullTextMatch?> SqliteFullTextAsync(MailtestDbContext db, string value, CancellationToken cancellationToken)
+    private static async Task<FullTextMatch?> SqliteFullTextAsync(MailtestDbContext db, Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>> scope, string value, CancellationToken cancellationToken)
     {
         var pattern = ContainsPattern(value);
         var walk = new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, pattern, Escape)), null);
         var trigrams = TrigramQuery(value);
         if (trigrams is null) return walk; // under three characters: the trigram index cannot help
         // Candidates from the index alone (rows holding every trigram of the term, whatever their
-        // order: detail=none keeps no positions), without reading any text; then each candidate's
-        // text decides. Past CommonTermMatches candidates the term is common: walk instead.
+        // order: detail=none keeps no positions), without reading any text; then text decides.
         var candidates = await db.Database.SqlQuery<long>(
-                $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {CommonTermMatches + 1}""")
+                $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {PrefilterCandidates + 1}""")
             .ToListAsync(cancellationToken);
         if (candidates.Count == 0) return null;
-        if (candidates.Count > CommonTermMatches) return walk;
-        var matches = await db.MessageSearchEntries.Where(e => candidates.Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape))
-            .Select(e => e.MessageId).ToListAsync(cancellationToken);
-        return matches.Count == 0 ? null : new FullTextMatch(m => matches.Contains(m.Id), matches);
+        if (candidates.Count <= CommonTermMatches)
+        {
+            // Rare: the matches drive the query.
+            var matches = await db.MessageSearchEntries.Where(e => candidates.Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape))
+                .Select(e => e.MessageId).ToListAsync(cancellationToken);
+            return matches.Count == 0 ? null : new FullTextMatch(m => matches.Contains(m.Id), matches);
+        }
+        if (candidates.Count > PrefilterCandidates) return walk; // common everywhere: a page fills after a few dozen rows
+        // Neither: the walk tests a message's text only when the index names it, so rows without the
+        // term cost an index lookup, not a read of their text. Common in other environments but absent
+        // from these: no candidate is here, so answered at once rather than walking every row here.
+        var json = JsonSerializer.Serialize(candidates);
+        var candidatesHere = db.Messages.FromSql($"""
+            SELECT m.* FROM json_each({json}) AS i CROSS JOIN "MessageSearchEntries" AS e ON e."Id" = i.value CROSS JOIN "Messages" AS m ON m."Id" = e."MessageId"
+            """);
+        if (!await scope(candidatesHere.AsNoTracking()).AnyAsync(cancellationToken)) return null;
+        return new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Parameter(candidates).Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape)), null);
     }
 
     /// <summary>An FTS5 query for rows holding every trigram of <paramref name="value"/> (null under three characters).</summary>
@@ -150,6 +162,9 @@ internal static class MessageSearchFilter
 
     /// <summary>From this many index matches (SQLite: candidates) on, a term counts as common (see <see cref="FullTextAsync"/>).</summary>
     private const int CommonTermMatches = 2000;
+
+    /// <summary>SQLite: up to this many candidates, the walk checks the candidate list before reading a message's text.</summary>
+    private const int PrefilterCandidates = 50_000;
 
     /// <summary>PostgreSQL: how many of the newest messages the probe tests, and the share of them
     /// (one in <see cref="CommonTermDivisor"/>) from which a term counts as common.</summary>

@@ -47,3 +47,40 @@ public sealed class SearchMatchAgreementTests
         Assert.Equal(fromDatabase, inMemory);
     }
 }
+
+/// <summary>
+/// A word found in thousands of messages of another environment (past the point where the index's
+/// matches stop driving the query) is answered from the index for this environment: absent here
+/// gives an empty page, present here gives exactly the messages that hold it, and its negation the rest.
+/// </summary>
+public sealed class SearchCommonElsewhereTests
+{
+    [Fact]
+    public async Task A_word_common_in_another_environment_finds_exactly_this_environments_messages_that_hold_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
+        var here = await core.CreateEnvironmentAsync(name: "here");
+        var elsewhere = await core.CreateEnvironmentAsync(name: "elsewhere");
+        for (var start = 0; start < 2_100; start += 100)
+            await Task.WhenAll(Enumerable.Range(start, 100).Select(i =>
+                core.IngestAsync(elsewhere, SampleMail.Plain($"Bulk {i}", $"Your quarterlyreport number {i}"), "bulk@example.com", "x@example.com")));
+        var unrelated = await core.IngestAsync(here, SampleMail.Plain("Lunch", "Shall we meet at noon?"), "a@example.com", "b@example.com");
+        await core.Get<IngestWriter>().WaitUntilSearchableAsync(ct);
+        var store = core.Get<IMessageStore>();
+
+        Assert.Empty((await store.ListAsync(new MessageListQuery([here.Id], "quarterlyreport"), ct)).Items);
+        Assert.Equal([unrelated], (await store.ListAsync(new MessageListQuery([here.Id], "-quarterlyreport"), ct)).Items.Select(m => m.Id));
+
+        var holding = await core.IngestAsync(here, SampleMail.Plain("Numbers", "The QuarterlyReport is attached"), "c@example.com", "b@example.com");
+        await core.IngestAsync(here, SampleMail.Plain("Almost", "quarterly report, written apart"), "c@example.com", "b@example.com");
+        await core.Get<IngestWriter>().WaitUntilSearchableAsync(ct);
+
+        Assert.Equal([holding], (await store.ListAsync(new MessageListQuery([here.Id], "quarterlyreport"), ct)).Items.Select(m => m.Id));
+        Assert.Equal(2, (await store.ListAsync(new MessageListQuery([here.Id], "-quarterlyreport"), ct)).Items.Count);
+        var both = (await store.ListAsync(new MessageListQuery([here.Id, elsewhere.Id], "quarterlyreport"), ct)).Items;
+        Assert.Equal(50, both.Count);
+        Assert.Equal(holding, both[0].Id); // the newest of them
+        Assert.All(both.Skip(1), m => Assert.Equal(elsewhere.Id, m.EnvironmentId));
+    }
+}
