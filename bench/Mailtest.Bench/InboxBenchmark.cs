@@ -107,6 +107,7 @@ public static class InboxBenchmark
             Array.Sort(samples);
             Array.Sort(cpu);
             timings.Add(new Timing(name, IngestBenchmark.Percentile(samples, 0.50), IngestBenchmark.Percentile(samples, 0.95), IngestBenchmark.Percentile(cpu, 0.50), hits));
+            Console.Error.WriteLine($"[{name}] p50 {timings[^1].P50Ms:F1} ms, p95 {timings[^1].P95Ms:F1} ms");
         }
         return (new Seeding(seeded.Messages, seeded.PerSecond, seeded.LagP50Ms, seeded.LagP95Ms, seeded.LagMaxMs, reused), timings);
     }
