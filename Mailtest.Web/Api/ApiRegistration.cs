@@ -13,15 +13,14 @@ public static class ApiRegistration
             .AddScheme<AuthenticationSchemeOptions, ApiTokenAuthentication>(ApiTokenAuthentication.SchemeName, null);
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(ApiTokenAuthentication.SchemeName).RequireAuthenticatedUser());
-        builder.Services.AddProblemDetails();
         return builder;
     }
 
     public static WebApplication MapMailtestApi(this WebApplication app)
     {
+        // Refusals become problem details in RefusalProblems, for every endpoint alike.
         var api = app.MapGroup("/api/v1")
-            .RequireAuthorization(Policy)
-            .AddEndpointFilter<ApiProblems>();
+            .RequireAuthorization(Policy);
         EnvironmentEndpoints.Map(api);
         SmtpFaultEndpoints.Map(api);
         WebhookEndpoints.Map(api);
