@@ -184,11 +184,15 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
         Assert.Equal($"{token}d?", await page.Locator("#inbox-search").InputValueAsync());
         await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("#inbox-help-dialog")).ToHaveCountAsync(0);
+        // The typed text was searched for: nothing matches, and the selection went with the list.
+        await ExpectSubjectsAsync(page);
         await page.Locator("#inbox-search").FillAsync(token);
         await ExpectSubjectsAsync(page, $"Newest {token}", $"Middle {token}", $"Oldest {token}");
         await BlurAsync(page);
 
-        await page.Keyboard.PressAsync("j"); // Middle
+        await page.Keyboard.PressAsync("j");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Newest {token}");
+        await page.Keyboard.PressAsync("j");
         await Assertions.Expect(selected).ToHaveTextAsync($"Middle {token}");
         await page.Keyboard.PressAsync("d");
         await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToContainTextAsync($"Middle {token}");
