@@ -76,7 +76,12 @@ public sealed class InboxComponentTests : BunitContext
     private OpenedMessage Open(MimeMessage mime, string envelopeTo = "anna@example.com,hidden@example.com") =>
         OpenedMessages.Open(mime, _signer, envelopeTo: envelopeTo);
 
-    private InboxLinks Links(OpenedMessage message) => new(_signer.Grant(message.Summary.Id, message.Summary.EnvironmentId, Guid.Empty));
+    private readonly Dictionary<Guid, InboxLinks> _links = [];
+
+    // Minted once per message, as the inbox does: a second grant a second later would carry another expiry.
+    private InboxLinks Links(OpenedMessage message) =>
+        _links.TryGetValue(message.Summary.Id, out var links) ? links
+            : _links[message.Summary.Id] = new(_signer.Grant(message.Summary.Id, message.Summary.EnvironmentId, Guid.Empty));
 
     private IRenderedComponent<MessagePreview> RenderPreview(OpenedMessage message, int tab, bool blockRemote = false) =>
         Render<MessagePreview>(p => p.Add(x => x.Message, message).Add(x => x.Links, Links(message)).Add(x => x.ActiveTab, tab).Add(x => x.BlockRemoteImages, blockRemote));
