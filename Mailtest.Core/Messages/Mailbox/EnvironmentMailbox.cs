@@ -1,3 +1,4 @@
+using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,7 @@ public sealed record MailboxPage(IReadOnlyList<MessageListItem> Items, MessageCu
 /// first (the caller's current permissions, an environment token's scope), then reads or changes
 /// only that environment's messages, so another environment's or organization's message looks absent.
 /// </summary>
-public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, MessageDeletion deletion, IDbContextFactory<MailtestDbContext> dbFactory)
+public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, MessagePreviews previews, MessageDeletion deletion, IDbContextFactory<MailtestDbContext> dbFactory)
 {
     public const int DefaultPageSize = 50;
 
@@ -49,6 +50,13 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         var summary = await GetAsync(caller, environmentId, message, search, cancellationToken);
         var raw = await store.OpenRawAsync(summary.Id, [environmentId], cancellationToken) ?? throw NoSuchMessage();
         return (summary, raw);
+    }
+
+    /// <summary>The message opened once for reading its parts, headers, text and HTML (see <see cref="MessagePreviews"/>).</summary>
+    public async Task<OpenedMessage> OpenAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)
+    {
+        var summary = await GetAsync(caller, environmentId, message, search, cancellationToken);
+        return await previews.OpenAsync(summary.Id, [environmentId], cancellationToken) ?? throw NoSuchMessage();
     }
 
     public async Task DeleteAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)
