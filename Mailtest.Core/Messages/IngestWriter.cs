@@ -259,7 +259,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             var summary = pending.Message.Summary;
             _usage.Added(summary.OrganizationId, summary.Size);
             pending.Committed.TrySetResult();
-            _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id));
+            _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id, new MessageListItem(summary.Id, summary.EnvironmentId,
+                summary.ReceivedUtc, summary.EnvelopeFrom, summary.EnvelopeTo, summary.From, summary.To, summary.Subject, summary.AttachmentCount, summary.IsRead, summary.Size)));
             _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }

@@ -13,7 +13,7 @@ namespace Mailtest.Bench;
 /// <summary>
 /// Live arrival: the time from a message's <c>250</c> (as the sending client receives it) to its
 /// Server-Sent Event (read by an API client with an environment token) and to its row in an inbox
-/// open in Chromium (the Blazor page, signed in as a member; a MutationObserver notes when the row
+/// open in Chromium (the Blazor page, signed in as the organization's owner; a MutationObserver notes when the row
 /// appears). Probe messages, one at a time, first on an idle server, then while other connections
 /// send realistic mail back to back. All clocks are this machine's wall clock.
 /// </summary>
@@ -35,7 +35,7 @@ public static class LiveArrivalBenchmark
         var (username, password) = (credential.GetProperty("username").GetString()!, credential.GetProperty("password").GetString()!);
         const string email = "reader@bench.example";
         await server.AdminAsync("user", "create", email, "--password", MemberPassword);
-        await server.AdminAsync("member", "add", organizationId, email, "--role", "member");
+        await server.AdminAsync("member", "add", organizationId, email, "--role", "owner");
         var token = (await server.AdminAsync("token", "create", "--environment", environmentId, "--scope", "read")).GetProperty("token").GetString()!;
 
         // SSE: an API client on the environment's event stream.
@@ -122,6 +122,8 @@ public static class LiveArrivalBenchmark
             var loadResult = await load;
 
             var rows = await page.EvaluateAsync<Dictionary<string, double>>("() => window.probeRows");
+            Console.Error.WriteLine($"[{name}] the inbox shows {await page.Locator(".inbox-message").CountAsync()} rows, the first: " +
+                $"{(await page.Locator(".inbox-message__subject").CountAsync() > 0 ? await page.Locator(".inbox-message__subject").First.TextContentAsync() : "none")}; {page.Url}");
             var sseMs = new List<double>();
             var rowMs = new List<double>();
             var missed = 0;
