@@ -54,7 +54,8 @@ public sealed class MailtestProcess : IAsyncDisposable
         start.ArgumentList.Add(appPath);
         foreach (var (key, value) in environment) start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start Mailtest");
-        process.OutputDataReceived += (_, _) => { };
+        // Only warnings and errors are logged (Logging__LogLevel__Default=Warning): show them with the results.
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[mailtest] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[mailtest] {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
