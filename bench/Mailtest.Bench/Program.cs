@@ -11,7 +11,7 @@ using Mailtest.Bench.Ingest;
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command is "smtp" or "ingest" or "large" or "purge" or "live" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" or "large" or "purge" or "wait" or "export" or "live" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -142,6 +142,31 @@ switch (command)
         foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.CpuP50Ms:F1} | {t.Hits} |");
         if (keptDirectory is null)
             try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+    case "export":
+    {
+        var megabytes = int.Parse(Option("--mb") ?? "10");
+        var counts = (Option("--messages") ?? "10,40").Split(',').Select(int.Parse).ToList();
+        Console.WriteLine($"## Download all as .zip: one environment filled with {megabytes} MB messages and exported at each size (server RSS sampled every 20 ms)");
+        Console.WriteLine();
+        Console.WriteLine("| messages | zip MB | baseline RSS MB | peak RSS MB | seconds |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        foreach (var r in await ExportBenchmark.RunAsync(appPath, megabytes, counts))
+            Console.WriteLine($"| {r.Messages} | {r.ExportBytes / 1048576.0:F0} | {r.BaselineRssBytes / 1048576.0:F0} | {r.PeakRssBytes / 1048576.0:F0} | {r.Seconds:F1} |");
+        return 0;
+    }
+    case "wait":
+    {
+        var waiters = int.Parse(Option("--waiters") ?? "200");
+        var rounds = int.Parse(Option("--rounds") ?? "5");
+        Console.WriteLine($"## {waiters} waiters on one environment's /messages/wait, one message sent over SMTP; time from the sender's 250 to each answer ({rounds} rounds after a warm-up)");
+        Console.WriteLine();
+        Console.WriteLine("| round | answered | p50 ms | p95 ms | max ms |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        var round = 0;
+        foreach (var r in await WaitBenchmark.RunAsync(appPath, waiters, rounds, TimeSpan.FromSeconds(2)))
+            Console.WriteLine($"| {++round} | {r.Answered}/{r.Waiters} | {r.P50Ms:F1} | {r.P95Ms:F1} | {r.MaxMs:F1} |");
         return 0;
     }
     case "purge":
