@@ -12,6 +12,22 @@ public readonly record struct SmtpReply(int Code, string EnhancedStatus, string 
     public bool IsPositive => Code is >= 200 and < 400;
 }
 
+/// <summary>
+/// The replies a backend returns that the engine also sends itself. Defined once, here, so the
+/// product answers exactly as the engine does (Core uses these instead of its own copies).
+/// </summary>
+public static class SmtpStandardReplies
+{
+    public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
+    public static readonly SmtpReply AuthenticationFailed = new(535, "5.7.8", "Authentication failed");
+    public static readonly SmtpReply MessageTooBig = new(552, "5.3.4", "Message exceeds fixed maximum message size");
+    public static readonly SmtpReply InsufficientStorage = new(452, "4.3.1", "Insufficient system storage");
+    public static readonly SmtpReply StorageFailed = new(451, "4.3.0", "Could not store the message, try again later");
+
+    /// <summary>The positive reply to DATA once the message is durable.</summary>
+    public static SmtpReply Queued(string id) => new(250, "2.0.0", $"Ok: queued as {id}");
+}
+
 /// <summary>What the engine knows of the peer when it asks.</summary>
 public sealed record SmtpPeer(IPEndPoint RemoteEndPoint, string? HeloName, bool IsSecure);
 

@@ -30,14 +30,19 @@ public sealed class SmtpOptions
     /// <summary>Offer AUTH on a plaintext connection (local development only).</summary>
     public bool AllowAuthWithoutTls { get; set; }
 
+    /// <summary>Time for a whole command line to arrive: bytes trickling in do not extend it.</summary>
     public TimeSpan CommandTimeout { get; set; } = TimeSpan.FromMinutes(5);
+    /// <summary>Silence allowed between two reads of DATA (a large message may take long as a whole).</summary>
     public TimeSpan DataTimeout { get; set; } = TimeSpan.FromMinutes(10);
     public TimeSpan SessionTimeout { get; set; } = TimeSpan.FromMinutes(30);
     public TimeSpan TlsHandshakeTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
     public int MaxConnectionsPerIp { get; set; } = 50;
+    /// <summary>Open SMTP connections across all addresses; one more is answered <c>421</c> and closed.</summary>
+    public int MaxConnections { get; set; } = 500;
     public int MaxRecipients { get; set; } = 1000;
-    /// <summary>Command lines and DATA lines longer than this are refused (RFC 5321 allows 1000 for text lines).</summary>
+    /// <summary>Command lines longer than this are refused (RFC 5321 allows 512). DATA lines have no limit of
+    /// their own: Mailtest captures what applications send, and the message size limit bounds them.</summary>
     public int MaxLineLength { get; set; } = 4096;
     /// <summary>Size announced in EHLO before AUTH (the largest plan's limit); after AUTH the sender's own limit applies.</summary>
     public long MaxMessageBytes { get; set; } = 50L * 1024 * 1024;
@@ -58,7 +63,7 @@ public sealed class SmtpOptions
         && o.Port is >= 0 and <= 65535
         && o.ImplicitTlsPort is null or (>= 0 and <= 65535)
         && o.MaxLineLength >= 512
-        && o.MaxMessageBytes > 0 && o.MaxRecipients > 0 && o.MaxConnectionsPerIp > 0 && o.AuthFailuresBeforeBan > 0
+        && o.MaxMessageBytes > 0 && o.MaxRecipients > 0 && o.MaxConnectionsPerIp > 0 && o.MaxConnections > 0 && o.AuthFailuresBeforeBan > 0
         && o.CommandTimeout > TimeSpan.Zero && o.DataTimeout > TimeSpan.Zero && o.SessionTimeout > TimeSpan.Zero
         && o.TlsHandshakeTimeout > TimeSpan.Zero && o.AuthFailureWindow > TimeSpan.Zero && o.BanDuration >= TimeSpan.Zero;
 }

@@ -38,7 +38,7 @@ public static class SmtpRegistration
         services.TryAddSingleton<SmtpCertificateSource>();
         services.TryAddSingleton<MessageSpool>();
         services.TryAddSingleton<AuthFailureBan>();
-        services.TryAddSingleton<ConnectionsPerIp>();
+        services.TryAddSingleton<ConnectionLimits>();
         services.TryAddSingleton<SmtpSessionServices>();
         services.TryAddSingleton<SmtpConnectionHandler>();
         return services;

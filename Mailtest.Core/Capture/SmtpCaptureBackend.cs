@@ -1,7 +1,6 @@
 using Mailtest.Core.Messages;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
-using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Capture;
@@ -20,32 +19,26 @@ public sealed class SmtpCaptureBackend(
     IOptions<PlanOptions> plans,
     OrganizationUsage usage,
     MessageIngest ingest,
-    SmtpFaultInjection faults,
-    ILogger<SmtpCaptureBackend> logger) : ISmtpBackend
+    SmtpFaultInjection faults) : ISmtpBackend
 {
-    public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
-    public static readonly SmtpReply AuthenticationFailed = new(535, "5.7.8", "Authentication failed");
     public static readonly SmtpReply TamperDetected =
         new(535, "5.7.8", "Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix");
     public static readonly SmtpReply RotationInProgress = new(421, "4.7.0", "Credential rotation in progress, try again shortly");
     public static readonly SmtpReply CredentialsNoLongerValid = new(421, "4.7.0", "Credentials are no longer valid, authenticate again");
-    public static readonly SmtpReply MessageTooLarge = new(552, "5.3.4", "Message exceeds fixed maximum message size");
-    public static readonly SmtpReply InsufficientStorage = new(452, "4.3.1", "Insufficient system storage");
-    public static readonly SmtpReply StorageFailed = new(451, "4.3.0", "Could not store the message, try again later");
 
     /// <summary>Compared against when the username is unknown, so a miss costs what a hit costs.</summary>
     private static readonly byte[] NoHash = new byte[32];
 
     public async ValueTask<SmtpReply?> CheckConnectionAsync(SmtpPeer peer, CancellationToken cancellationToken) =>
-        await killSwitch.IsOnAsync(cancellationToken) ? ShuttingDown : null;
+        await killSwitch.IsOnAsync(cancellationToken) ? SmtpStandardReplies.ShuttingDown : null;
 
     public async ValueTask<SmtpLoginResult> AuthenticateAsync(string username, string password, SmtpPeer peer, CancellationToken cancellationToken)
     {
-        if (await killSwitch.IsOnAsync(cancellationToken)) return SmtpLoginResult.Refused(ShuttingDown);
+        if (await killSwitch.IsOnAsync(cancellationToken)) return SmtpLoginResult.Refused(SmtpStandardReplies.ShuttingDown);
 
         var credential = await credentials.FindAsync(username, cancellationToken);
         if (!issuer.Matches(password, credential?.PasswordHash ?? NoHash) || credential is null)
-            return SmtpLoginResult.Refused(AuthenticationFailed);
+            return SmtpLoginResult.Refused(SmtpStandardReplies.AuthenticationFailed);
 
         var environment = credential.Environment;
         var limits = plans.Value.For(credential.Plan);
@@ -53,7 +46,7 @@ public sealed class SmtpCaptureBackend(
         if (environment.MailtestState == MailtestState.TamperDetected)
             return SmtpLoginResult.Refused(TamperDetected);
         if (environment.MailtestState != MailtestState.Enabled || environment.Kind == EnvironmentKind.Production || !limits.MailtestAvailable)
-            return SmtpLoginResult.Refused(AuthenticationFailed);
+            return SmtpLoginResult.Refused(SmtpStandardReplies.AuthenticationFailed);
         if (environment.IsRotating)
             return SmtpLoginResult.Refused(RotationInProgress);
 
@@ -68,7 +61,7 @@ public sealed class SmtpCaptureBackend(
 
     public async ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken)
     {
-        if (await killSwitch.IsOnAsync(cancellationToken)) return ShuttingDown;
+        if (await killSwitch.IsOnAsync(cancellationToken)) return SmtpStandardReplies.ShuttingDown;
 
         // Revoked or disabled since this session's AUTH: stop here.
         var credential = await credentials.FindAsync(mailbox.Username, cancellationToken);
@@ -78,30 +71,24 @@ public sealed class SmtpCaptureBackend(
             return fault;
 
         var limits = plans.Value.For(credential.Plan);
-        if (declaredSize > limits.MaxMessageBytes) return MessageTooLarge;
+        if (declaredSize > limits.MaxMessageBytes) return SmtpStandardReplies.MessageTooBig;
 
         var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
         if (used.MessageCount >= limits.MessageCap || used.Bytes + (declaredSize ?? 0) > limits.StorageCapBytes)
-            return InsufficientStorage;
+            return SmtpStandardReplies.InsufficientStorage;
         return null;
     }
 
     public ValueTask<SmtpReply?> CheckRecipientAsync(SmtpMailbox mailbox, string recipient, CancellationToken cancellationToken) =>
         faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Recipient, cancellationToken);
 
+    /// <summary>A failure to store throws: the engine answers it with <see cref="SmtpStandardReplies.StorageFailed"/>
+    /// and logs it once per incident (a database outage is one incident, not one error per message).</summary>
     public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
     {
-        try
-        {
-            var id = await ingest.IngestAsync(new IngestRequest(
-                transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
-                transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
-            return new SmtpReply(250, "2.0.0", $"Ok: queued as {id:N}");
-        }
-        catch (Exception error) when (error is not OperationCanceledException)
-        {
-            logger.LogError(error, "Storing a message for environment {EnvironmentId} failed.", transaction.Mailbox.EnvironmentId);
-            return StorageFailed;
-        }
+        var id = await ingest.IngestAsync(new IngestRequest(
+            transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
+            transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
+        return SmtpStandardReplies.Queued(id.ToString("N"));
     }
 }

@@ -1,4 +1,5 @@
 using System.Diagnostics;
+using System.Diagnostics.Metrics;
 using System.Threading.Channels;
 using Microsoft.Extensions.Logging;
 
@@ -32,6 +33,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
 
     /// <summary>Rows per index transaction, so ingest never waits long behind the indexer.</summary>
     private const int MaxIndexRows = 5_000;
+
+    /// <summary>The writer's meter: commits and messages per commit, readable live with
+    /// <c>dotnet-counters monitor --counters Mailtest.Ingest -p PID</c> (the ingest benchmark does).</summary>
+    public const string MeterName = "Mailtest.Ingest";
+    private static readonly Meter Meter = new(MeterName);
+    private static readonly Counter<long> Commits = Meter.CreateCounter<long>("mailtest.ingest.commits", "{transaction}", "Ingest transactions committed");
+    private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("mailtest.ingest.batch_size", "{message}", "Messages per committed ingest transaction");
 
     private readonly IMessageBatchWriter _tables;
     private readonly MessageEvents _events;
@@ -158,6 +166,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
             Interlocked.Increment(ref _commitCount);
+            Commits.Add(1);
+            BatchSizes.Record(batch.Count);
             _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
         }

@@ -19,6 +19,22 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
 
     public async Task WriteAsync(IReadOnlyList<PreparedMessage> batch)
     {
+        try
+        {
+            await WriteOnceAsync(batch);
+        }
+        catch (NpgsqlException error) when (error.IsTransient)
+        {
+            // After a database restart the pool's idle connections are dead and fail on first use.
+            // The batch is written again on fresh connections (if the failure hit the commit itself
+            // and it did land, the primary keys refuse the copy: never stored twice).
+            _dataSource.Clear();
+            await WriteOnceAsync(batch);
+        }
+    }
+
+    private async Task WriteOnceAsync(IReadOnlyList<PreparedMessage> batch)
+    {
         await using var connection = await _dataSource.OpenConnectionAsync();
         await using var transaction = await connection.BeginTransactionAsync();
         await using (var messages = await connection.BeginBinaryImportAsync("""

@@ -1,6 +1,7 @@
 namespace Mailtest.Smtp.Protocol;
 
-/// <summary>The engine's own replies (RFC 5321 codes with RFC 3463 enhanced status codes).</summary>
+/// <summary>The engine's own replies (RFC 5321 codes with RFC 3463 enhanced status codes); those a backend
+/// also returns come from <see cref="SmtpStandardReplies"/>.</summary>
 internal static class SmtpReplies
 {
     public static readonly SmtpReply Ok = new(250, "2.0.0", "Ok");
@@ -28,16 +29,24 @@ internal static class SmtpReplies
     public static readonly SmtpReply AlreadySecure = new(503, "5.5.1", "TLS already active");
     public static readonly SmtpReply AuthenticationRequired = new(530, "5.7.0", "Authentication required");
     public static readonly SmtpReply StartTlsFirst = new(530, "5.7.0", "Must issue a STARTTLS command first");
-    public static readonly SmtpReply AuthenticationFailed = new(535, "5.7.8", "Authentication failed");
+    public static readonly SmtpReply AuthenticationFailed = SmtpStandardReplies.AuthenticationFailed;
     public static readonly SmtpReply TlsNotAvailable = new(454, "4.7.0", "TLS not available due to temporary reason");
-    public static readonly SmtpReply MessageTooBig = new(552, "5.3.4", "Message exceeds fixed maximum message size");
+    public static readonly SmtpReply MessageTooBig = SmtpStandardReplies.MessageTooBig;
     public static readonly SmtpReply TooManyRecipients = new(452, "4.5.3", "Too many recipients");
     public static readonly SmtpReply TemporaryAuthenticationFailure = new(454, "4.7.0", "Temporary authentication failure");
-    public static readonly SmtpReply LocalError = new(451, "4.3.0", "Local error in processing");
+    public static readonly SmtpReply LocalError = new(451, "4.3.0", "Local error in processing, try again later");
+    public static readonly SmtpReply DeliveryFailed = SmtpStandardReplies.StorageFailed;
+    /// <summary>Writing the spool failed because its disk is full (ENOSPC) or over quota (EDQUOT).</summary>
+    public static readonly SmtpReply SpoolDiskFull = new(451, "4.3.0", "Mailtest's disk is full, so the message was not stored; try again later");
+    /// <summary>Writing the spool failed for another reason (a disk error).</summary>
+    public static readonly SmtpReply SpoolWriteFailed = new(451, "4.3.0", "Mailtest could not write the message to its disk; try again later");
 
     public static readonly SmtpReply Banned = new(421, "4.7.0", "Too many failed logins from your address, try again later");
     public static readonly SmtpReply TooManyConnections = new(421, "4.7.0", "Too many connections from your address");
-    public static readonly SmtpReply ShuttingDown = new(421, "4.3.2", "Service shutting down");
+    public static readonly SmtpReply ServerFull = new(421, "4.3.2", "Too many connections to this server right now, try again later");
+    /// <summary>The product could not answer whether this connection may proceed (a bug or an outage).</summary>
+    public static readonly SmtpReply ConnectionCheckFailed = new(421, "4.3.0", "Mailtest cannot take connections right now, try again later");
+    public static readonly SmtpReply ShuttingDown = SmtpStandardReplies.ShuttingDown;
     public static readonly SmtpReply CommandTimeout = new(421, "4.4.2", "Command timeout, closing connection");
     public static readonly SmtpReply DataTimeout = new(421, "4.4.2", "DATA timeout, closing connection");
     public static readonly SmtpReply SessionTimeout = new(421, "4.4.2", "Session timeout, closing connection");

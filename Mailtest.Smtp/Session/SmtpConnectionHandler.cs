@@ -32,8 +32,8 @@ internal sealed class SmtpConnectionHandler(
         {
             await using var scope = scopes.CreateAsyncScope();
             var backend = scope.ServiceProvider.GetRequiredService<ISmtpBackend>();
-            using var session = new SmtpSession(pipe, remote, backend, services, lifetime.ApplicationStopping, connection.ConnectionClosed);
-            await session.RunAsync(implicitTls);
+            using var io = new SmtpConnection(pipe, services.Options, services.Time, lifetime.ApplicationStopping, connection.ConnectionClosed);
+            await new SmtpSession(io, remote, backend, services).RunAsync(implicitTls);
         }
         catch (Exception e)
         {

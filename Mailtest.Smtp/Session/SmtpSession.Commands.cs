@@ -5,9 +5,12 @@ using Microsoft.Extensions.Logging;
 namespace Mailtest.Smtp.Session;
 
 // The handlers the state table points at. They run only in the states the table allows and after
-// its guard passed; each writes exactly one reply (AUTH also its 334 challenges).
+// its guard passed; each queues exactly one reply (AUTH also its 334 challenges).
 internal sealed partial class SmtpSession
 {
+    private const int ENOSPC = 28;
+    private const int EDQUOT = 122;
+
     private string? _heloName;
     private SmtpMailbox? _mailbox;
     private long _maxMessageBytes;
@@ -18,14 +21,14 @@ internal sealed partial class SmtpSession
 
     private long MessageLimit => _mailbox is null ? _options.MaxMessageBytes : _maxMessageBytes;
 
-    public async ValueTask<CommandResult> HelloAsync(HeloCommand command)
+    public ValueTask<CommandResult> HelloAsync(HeloCommand command)
     {
         EndTransaction(); // EHLO implies RSET (RFC 5321 §4.1.4)
         _heloName = command.Domain;
         if (command.Verb == SmtpVerb.Helo)
         {
-            await ReplyLinesAsync(250, [$"{_options.ServerName} Hello {command.Domain}"]);
-            return CommandResult.Succeeded;
+            ReplyLines(250, [$"{_options.ServerName} Hello {command.Domain}"]);
+            return ValueTask.FromResult(CommandResult.Succeeded);
         }
         List<string> lines =
         [
@@ -36,12 +39,12 @@ internal sealed partial class SmtpSession
             "SMTPUTF8",
             "ENHANCEDSTATUSCODES",
         ];
-        if (!_pipe.IsSecure)
+        if (!_connection.IsSecure)
             lines.Add("STARTTLS");
         if (AuthOffered && _mailbox is null)
             lines.Add("AUTH PLAIN LOGIN"); // only these two: smtplib tries CRAM-MD5 first when offered
-        await ReplyLinesAsync(250, lines);
-        return CommandResult.Succeeded;
+        ReplyLines(250, lines);
+        return ValueTask.FromResult(CommandResult.Succeeded);
     }
 
     public async ValueTask<CommandResult> StartTlsAsync()
@@ -53,11 +56,14 @@ internal sealed partial class SmtpSession
         catch (Exception e) when (e is IOException or System.Security.Cryptography.CryptographicException or UnauthorizedAccessException)
         {
             _services.Logger.LogError(e, "The SMTP certificate could not be loaded; STARTTLS refused");
-            await ReplyAsync(SmtpReplies.TlsNotAvailable);
+            Reply(SmtpReplies.TlsNotAvailable);
             return CommandResult.Refused;
         }
-        DropPlaintextAfterStartTls();
-        await ReplyAsync(SmtpReplies.ReadyForTls);
+        var dropped = _connection.DropBufferedInput();
+        if (dropped > 0)
+            _services.Logger.LogWarning("Dropped {Bytes} plaintext bytes sent after STARTTLS by {Remote}", dropped, _remote);
+        Reply(SmtpReplies.ReadyForTls);
+        await _connection.FlushAsync(); // the 220 must go out in plaintext before the handshake
         if (!await TryHandshakeAsync())
             return CommandResult.Close;
         // RFC 3207 §4.2: forget everything learnt before TLS; the client must EHLO again.
@@ -67,32 +73,13 @@ internal sealed partial class SmtpSession
         return CommandResult.Succeeded;
     }
 
-    /// <summary>
-    /// Bytes that arrived behind STARTTLS were sent in plaintext and could be an attacker's injection
-    /// (CVE-2011-0411): they must not be read as commands after the handshake.
-    /// </summary>
-    private void DropPlaintextAfterStartTls()
-    {
-        long dropped = 0;
-        _skippingLongLine = false;
-        while (_pipe.Input.TryRead(out var result))
-        {
-            dropped += result.Buffer.Length;
-            _pipe.Input.AdvanceTo(result.Buffer.End);
-            if (result.Buffer.IsEmpty || result.IsCompleted)
-                break;
-        }
-        if (dropped > 0)
-            _services.Logger.LogWarning("Dropped {Bytes} plaintext bytes sent after STARTTLS by {Remote}", dropped, _remote);
-    }
-
     private async ValueTask<bool> TryHandshakeAsync()
     {
         using var deadline = new CancellationTokenSource(_options.TlsHandshakeTimeout, _services.Time);
-        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(_lifetime.Token, deadline.Token);
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(Lifetime, deadline.Token);
         try
         {
-            await _pipe.UpgradeAsync(_services.Certificates.Certificate, timeout.Token);
+            await _connection.Pipe.UpgradeAsync(_services.Certificates.Certificate, timeout.Token);
             return true;
         }
         catch (Exception e) when (e is IOException or OperationCanceledException or System.Security.Authentication.AuthenticationException)
@@ -106,32 +93,32 @@ internal sealed partial class SmtpSession
     {
         if (command.ReversePath.IsInternational && !command.SmtpUtf8)
         {
-            await ReplyAsync(SmtpReplies.InternationalAddressNeedsSmtpUtf8);
+            Reply(SmtpReplies.InternationalAddressNeedsSmtpUtf8);
             return CommandResult.Refused;
         }
         if (command.DeclaredSize > MessageLimit)
         {
-            await ReplyAsync(SmtpReplies.MessageTooBig);
+            Reply(SmtpReplies.MessageTooBig);
             return CommandResult.Refused;
         }
         SmtpReply? refusal;
         try
         {
-            refusal = await _backend.CheckSenderAsync(_mailbox!, command.DeclaredSize, _lifetime.Token);
+            refusal = await _backend.CheckSenderAsync(_mailbox!, command.DeclaredSize, Lifetime);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _services.Logger.LogError(e, "Checking the sender of {Remote} failed", _remote);
+            _services.BackendIncident.Failed(e, "checking a sender threw");
             refusal = SmtpReplies.LocalError;
         }
         if (refusal is not null)
         {
-            await ReplyAsync(refusal.Value);
+            Reply(refusal.Value);
             return CommandResult.Refused;
         }
         _reversePath = command.ReversePath;
         _smtpUtf8 = command.SmtpUtf8;
-        await ReplyAsync(SmtpReplies.SenderOk);
+        Reply(SmtpReplies.SenderOk);
         return CommandResult.Succeeded;
     }
 
@@ -139,31 +126,31 @@ internal sealed partial class SmtpSession
     {
         if (command.ForwardPath.IsInternational && !_smtpUtf8)
         {
-            await ReplyAsync(SmtpReplies.InternationalAddressNeedsSmtpUtf8);
+            Reply(SmtpReplies.InternationalAddressNeedsSmtpUtf8);
             return CommandResult.Refused;
         }
         if (_recipients.Count >= _options.MaxRecipients)
         {
-            await ReplyAsync(SmtpReplies.TooManyRecipients);
+            Reply(SmtpReplies.TooManyRecipients);
             return CommandResult.Refused;
         }
         SmtpReply? refusal;
         try
         {
-            refusal = await _backend.CheckRecipientAsync(_mailbox!, command.ForwardPath.Value, _lifetime.Token);
+            refusal = await _backend.CheckRecipientAsync(_mailbox!, command.ForwardPath.Value, Lifetime);
         }
         catch (Exception e) when (e is not OperationCanceledException)
         {
-            _services.Logger.LogError(e, "Checking a recipient of {Remote} failed", _remote);
+            _services.BackendIncident.Failed(e, "checking a recipient threw");
             refusal = SmtpReplies.LocalError;
         }
         if (refusal is not null)
         {
-            await ReplyAsync(refusal.Value);
+            Reply(refusal.Value);
             return CommandResult.Refused;
         }
         _recipients.Add(command.ForwardPath.Value);
-        await ReplyAsync(SmtpReplies.RecipientOk);
+        Reply(SmtpReplies.RecipientOk);
         return CommandResult.Succeeded;
     }
 
@@ -176,29 +163,41 @@ internal sealed partial class SmtpSession
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
-            _services.Logger.LogError(e, "Could not create a spool file in {Directory}", _services.Spool.Directory);
-            await ReplyAsync(SmtpReplies.LocalError);
+            Reply(SpoolFailed(e));
             return CommandResult.Refused;
         }
         DataOutcome outcome;
         await using (spool)
         {
             _spoolPath = spool.Name;
-            await ReplyAsync(SmtpReplies.StartMailInput);
+            Reply(SmtpReplies.StartMailInput);
             var receiver = new MessageDataReceiver(
-                () => ReadAsync(_options.DataTimeout, SmtpReplies.DataTimeout), _pipe.Input, MessageLimit, _options.MaxLineLength);
+                () => _connection.ReadWithinAsync(_options.DataTimeout, SmtpReplies.DataTimeout), _connection.Pipe.Input, MessageLimit);
             outcome = await receiver.ReceiveAsync(spool);
         }
         if (outcome.ConnectionClosed)
             return CommandResult.Close;
         if (outcome.TooLarge)
-            await ReplyAsync(SmtpReplies.MessageTooBig);
-        else if (outcome.LineTooLong)
-            await ReplyAsync(SmtpReplies.LineTooLong);
+            Reply(SmtpReplies.MessageTooBig);
+        else if (outcome.SpoolFailure is { } failure)
+            Reply(SpoolFailed(failure));
         else
-            await ReplyAsync(await DeliverAsync(outcome.Size));
+        {
+            _services.SpoolIncident.Succeeded();
+            Reply(await DeliverAsync(outcome.Size));
+        }
         EndTransaction();
         return CommandResult.Succeeded; // the transaction is over either way
+    }
+
+    /// <summary>The spool could not be written: a temporary failure the client retries, logged once per incident.</summary>
+    private SmtpReply SpoolFailed(Exception error)
+    {
+        var diskFull = error.HResult is ENOSPC or EDQUOT;
+        _services.SpoolIncident.Failed(error, diskFull
+            ? $"the spool disk ({_services.Spool.Directory}) is full; messages are answered 451 until there is room"
+            : $"writing to the spool ({_services.Spool.Directory}) failed; messages are answered 451");
+        return diskFull ? SmtpReplies.SpoolDiskFull : SmtpReplies.SpoolWriteFailed;
     }
 
     /// <summary>Hands the spooled message to the backend, which answers only once it is durable.</summary>
@@ -208,38 +207,40 @@ internal sealed partial class SmtpSession
         try
         {
             // Not bound to the session's lifetime: a message being committed is finished, shutdown or not.
-            return await _backend.DeliverAsync(transaction, CancellationToken.None);
+            var reply = await _backend.DeliverAsync(transaction, CancellationToken.None);
+            _services.BackendIncident.Succeeded(); // a stored message ends an outage (cached answers may succeed during one)
+            return reply;
         }
         catch (Exception e)
         {
-            _services.Logger.LogError(e, "Delivering a message from {Remote} failed", _remote);
-            return SmtpReplies.LocalError;
+            _services.BackendIncident.Failed(e, "storing a message threw");
+            return SmtpReplies.DeliveryFailed;
         }
     }
 
-    public async ValueTask<CommandResult> ResetAsync()
+    public ValueTask<CommandResult> ResetAsync()
     {
         EndTransaction();
-        await ReplyAsync(SmtpReplies.Reset);
-        return CommandResult.Succeeded;
+        Reply(SmtpReplies.Reset);
+        return ValueTask.FromResult(CommandResult.Succeeded);
     }
 
-    public async ValueTask<CommandResult> NoopAsync()
+    public ValueTask<CommandResult> NoopAsync()
     {
-        await ReplyAsync(SmtpReplies.Ok);
-        return CommandResult.Succeeded;
+        Reply(SmtpReplies.Ok);
+        return ValueTask.FromResult(CommandResult.Succeeded);
     }
 
-    public async ValueTask<CommandResult> VerifyAsync(VrfyCommand command)
+    public ValueTask<CommandResult> VerifyAsync(VrfyCommand command)
     {
-        await ReplyAsync(SmtpReplies.CannotVerify);
-        return CommandResult.Succeeded;
+        Reply(SmtpReplies.CannotVerify);
+        return ValueTask.FromResult(CommandResult.Succeeded);
     }
 
-    public async ValueTask<CommandResult> QuitAsync()
+    public ValueTask<CommandResult> QuitAsync()
     {
-        await ReplyAsync(SmtpReplies.Bye);
-        return CommandResult.Close;
+        Reply(SmtpReplies.Bye);
+        return ValueTask.FromResult(CommandResult.Close);
     }
 
     private void EndTransaction()

@@ -11,7 +11,7 @@ internal sealed class SmtpSessionServices(
     IOptions<SmtpOptions> options,
     TimeProvider time,
     AuthFailureBan ban,
-    ConnectionsPerIp connections,
+    ConnectionLimits connections,
     SmtpCertificateSource certificates,
     MessageSpool spool,
     ILogger<SmtpSession> logger)
@@ -19,8 +19,14 @@ internal sealed class SmtpSessionServices(
     public SmtpOptions Options => options.Value;
     public TimeProvider Time { get; } = time;
     public AuthFailureBan Ban { get; } = ban;
-    public ConnectionsPerIp Connections { get; } = connections;
+    public ConnectionLimits Connections { get; } = connections;
     public SmtpCertificateSource Certificates { get; } = certificates;
     public MessageSpool Spool { get; } = spool;
     public ILogger<SmtpSession> Logger { get; } = logger;
+
+    /// <summary>Writing the spool (disk full, disk errors).</summary>
+    public FailureIncident SpoolIncident { get; } = new(logger, "Spooling messages");
+
+    /// <summary>The product's answers (a database outage shows here).</summary>
+    public FailureIncident BackendIncident { get; } = new(logger, "The capture backend");
 }

@@ -40,7 +40,7 @@ internal sealed class MessageSpool
             Mode = FileMode.CreateNew,
             Access = FileAccess.Write,
             Share = FileShare.Read,
-            BufferSize = 64 * 1024,
+            BufferSize = 0, // MessageDataReceiver writes in chunks of its own
             Options = FileOptions.Asynchronous,
         };
         if (!OperatingSystem.IsWindows())

@@ -4,7 +4,9 @@ using System.IO.Pipelines;
 namespace Mailtest.Smtp.Tls;
 
 /// <summary>A <see cref="Stream"/> over a connection's pipes, for <see cref="System.Net.Security.SslStream"/>.
-/// It never completes the pipes: the connection owns them.</summary>
+/// It never completes the pipes: the connection owns them. Asynchronous only: a pipe cannot be read or
+/// flushed without awaiting, and blocking a thread-pool thread on it (sync over async) could starve
+/// the server, so the synchronous members throw instead.</summary>
 internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
 {
     public override bool CanRead => true;
@@ -35,8 +37,7 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     public override Task<int> ReadAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         ReadAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override int Read(byte[] buffer, int offset, int count) =>
-        ReadAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override int Read(byte[] buffer, int offset, int count) => throw SynchronousIo();
 
     public override async ValueTask WriteAsync(ReadOnlyMemory<byte> buffer, CancellationToken cancellationToken = default)
     {
@@ -48,12 +49,14 @@ internal sealed class DuplexPipeStream(IDuplexPipe pipe) : Stream
     public override Task WriteAsync(byte[] buffer, int offset, int count, CancellationToken cancellationToken) =>
         WriteAsync(buffer.AsMemory(offset, count), cancellationToken).AsTask();
 
-    public override void Write(byte[] buffer, int offset, int count) =>
-        WriteAsync(buffer.AsMemory(offset, count)).AsTask().GetAwaiter().GetResult();
+    public override void Write(byte[] buffer, int offset, int count) => throw SynchronousIo();
 
     public override Task FlushAsync(CancellationToken cancellationToken) => pipe.Output.FlushAsync(cancellationToken).AsTask();
 
-    public override void Flush() => FlushAsync(CancellationToken.None).GetAwaiter().GetResult();
+    public override void Flush() => throw SynchronousIo();
+
+    private static NotSupportedException SynchronousIo() =>
+        new("A connection's pipes are read and written asynchronously only; use ReadAsync, WriteAsync and FlushAsync.");
 
     public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
     public override void SetLength(long value) => throw new NotSupportedException();

@@ -7,6 +7,7 @@ namespace Mailtest.Smtp.Tls;
 /// <summary>The connection's transport, swapped for an <see cref="SslStream"/>'s pipes on upgrade.</summary>
 internal sealed class SecurableDuplexPipe(IDuplexPipe transport) : ISecurableDuplexPipe
 {
+    private const int TlsRecordBytes = 16 * 1024;
     private SslStream? _tls;
 
     public PipeReader Input { get; private set; } = transport.Input;
@@ -33,7 +34,9 @@ internal sealed class SecurableDuplexPipe(IDuplexPipe transport) : ISecurableDup
             throw;
         }
         _tls = tls;
-        Input = PipeReader.Create(tls, new StreamPipeReaderOptions(leaveOpen: true));
+        // Reads large enough for a whole TLS record (16 KB of plaintext), so a message is decrypted
+        // into few buffers instead of many 4 KB ones.
+        Input = PipeReader.Create(tls, new StreamPipeReaderOptions(bufferSize: TlsRecordBytes, minimumReadSize: TlsRecordBytes, leaveOpen: true));
         Output = PipeWriter.Create(tls, new StreamPipeWriterOptions(leaveOpen: true));
     }
 

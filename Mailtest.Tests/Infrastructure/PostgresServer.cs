@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Npgsql;
@@ -17,8 +16,7 @@ public sealed class PostgresServer : IAsyncDisposable
 {
     private readonly SemaphoreSlim _startLock = new(1, 1);
     private string? _serverConnectionString;
-    private string? _clusterDirectory;
-    private string? _binDirectory;
+    private PostgresCluster? _cluster;
     private int _databaseCounter;
 
     /// <summary>Creates an empty database and returns its connection string.</summary>
@@ -37,7 +35,7 @@ public sealed class PostgresServer : IAsyncDisposable
     }
 
     /// <summary>Runs a PostgreSQL client program (pg_dump, psql) from the server's own bin directory.</summary>
-    public string BinPath(string program) => Path.Combine(_binDirectory ?? FindBinDirectory(), program);
+    public string BinPath(string program) => Path.Combine(_cluster?.BinDirectory ?? PostgresCluster.FindBinDirectory(), program);
 
     private async Task<string> EnsureStartedAsync()
     {
@@ -47,51 +45,22 @@ public sealed class PostgresServer : IAsyncDisposable
         {
             if (_serverConnectionString is not null) return _serverConnectionString;
             var external = Environment.GetEnvironmentVariable("MAILTEST_TEST_POSTGRES");
-            _serverConnectionString = string.IsNullOrEmpty(external) ? await StartClusterAsync() : external;
+            if (string.IsNullOrEmpty(external))
+            {
+                _cluster = await PostgresCluster.StartAsync();
+                _serverConnectionString = _cluster.ConnectionString;
+            }
+            else
+                _serverConnectionString = external;
             return _serverConnectionString;
         }
         finally { _startLock.Release(); }
     }
 
-    private async Task<string> StartClusterAsync()
-    {
-        _binDirectory = FindBinDirectory();
-        _clusterDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-pg-{Guid.NewGuid():N}");
-        Directory.CreateDirectory(_clusterDirectory);
-        var dataDirectory = Path.Combine(_clusterDirectory, "data");
-        var asPostgres = Environment.UserName == "root";
-        if (asPostgres)
-            await RunAsync("chown", ["-R", "postgres:postgres", _clusterDirectory], asPostgres: false);
-
-        await RunAsync(Path.Combine(_binDirectory, "initdb"),
-            ["-D", dataDirectory, "-U", "postgres", "--auth=trust", "-E", "UTF8", "--locale=C.UTF-8", "--no-sync"], asPostgres);
-
-        var port = FreeLoopbackPort();
-        // fsync off: tests stop the cluster, they never survive a power loss.
-        var serverOptions = $"-p {port} -k {_clusterDirectory} -c listen_addresses=127.0.0.1 -c fsync=off -c synchronous_commit=off -c full_page_writes=off -c max_connections=300";
-        await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-            ["-D", dataDirectory, "-o", serverOptions, "-l", Path.Combine(_clusterDirectory, "server.log"), "-w", "-t", "60", "start"], asPostgres);
-
-        return new NpgsqlConnectionStringBuilder
-        {
-            Host = "127.0.0.1", Port = port, Username = "postgres", Database = "postgres",
-            Pooling = true, MaxPoolSize = 20, Timeout = 30, CommandTimeout = 60,
-        }.ConnectionString;
-    }
-
     public async ValueTask DisposeAsync()
     {
-        if (_clusterDirectory is null || _binDirectory is null) return;
-        NpgsqlConnection.ClearAllPools();
-        try
-        {
-            await RunAsync(Path.Combine(_binDirectory, "pg_ctl"),
-                ["-D", Path.Combine(_clusterDirectory, "data"), "-m", "immediate", "-w", "stop"], Environment.UserName == "root");
-        }
-        finally
-        {
-            try { Directory.Delete(_clusterDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-        }
+        if (_cluster is not null)
+            await _cluster.DisposeAsync();
     }
 
     internal static int FreeLoopbackPort()
@@ -99,34 +68,5 @@ public sealed class PostgresServer : IAsyncDisposable
         using var listener = new TcpListener(IPAddress.Loopback, 0);
         listener.Start();
         return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
-
-    private static string FindBinDirectory()
-    {
-        var configured = Environment.GetEnvironmentVariable("MAILTEST_PG_BIN");
-        if (!string.IsNullOrEmpty(configured)) return configured;
-        var versions = Directory.Exists("/usr/lib/postgresql")
-            ? Directory.GetDirectories("/usr/lib/postgresql").OrderByDescending(d => d, StringComparer.Ordinal).ToList()
-            : [];
-        foreach (var version in versions)
-            if (File.Exists(Path.Combine(version, "bin", "initdb"))) return Path.Combine(version, "bin");
-        throw new InvalidOperationException(
-            "PostgreSQL server binaries were not found under /usr/lib/postgresql/*/bin. Install postgresql (.ci/run does) or set MAILTEST_PG_BIN.");
-    }
-
-    private static async Task RunAsync(string program, IReadOnlyList<string> arguments, bool asPostgres)
-    {
-        var start = new ProcessStartInfo(asPostgres ? "runuser" : program)
-        {
-            RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false,
-        };
-        if (asPostgres) { start.ArgumentList.Add("-u"); start.ArgumentList.Add("postgres"); start.ArgumentList.Add("--"); start.ArgumentList.Add(program); }
-        foreach (var argument in arguments) start.ArgumentList.Add(argument);
-        using var process = Process.Start(start) ?? throw new InvalidOperationException($"Could not start {program}.");
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        await process.WaitForExitAsync();
-        if (process.ExitCode != 0)
-            throw new InvalidOperationException($"{Path.GetFileName(program)} failed ({process.ExitCode}): {await stderr}{await stdout}");
     }
 }

@@ -58,6 +58,24 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_client_trickling_a_command_byte_by_byte_gets_the_command_timeout_for_the_whole_line()
+    {
+        await using var client = _server.Connect();
+        await client.ReadReplyAsync();
+        await _server.Clock.WaitForTimerAsync(CommandTimeout);
+        foreach (var b in "NOOP")
+        {
+            await client.SendAsync(b.ToString());
+            await Task.Delay(100); // the server reads the byte, as it would from a slow network
+            _server.Clock.Advance(TimeSpan.FromMinutes(1));
+        }
+        // A byte now and then does not extend the time a command line may take.
+        _server.Clock.Advance(CommandTimeout - TimeSpan.FromMinutes(4));
+        Assert.Equal("421 4.4.2 Command timeout, closing connection", await client.ReadReplyAsync());
+        Assert.True(await client.IsClosedAsync());
+    }
+
+    [Fact]
     public async Task A_stalled_DATA_gets_the_DATA_timeout_and_nothing_is_delivered()
     {
         await using var client = await _server.ConnectAuthenticatedAsync();

@@ -32,7 +32,9 @@ public sealed class SmtpTestHost : IAsyncDisposable
     public IPEndPoint ImplicitTls => Listeners.ImplicitTls ?? throw new InvalidOperationException("No implicit-TLS listener.");
 
     /// <param name="dataDirectory">An existing data directory to reuse (kept on dispose); a fresh one otherwise.</param>
-    public static async Task<SmtpTestHost> StartAsync(FakeSmtpBackend? backend = null, string? dataDirectory = null, IDictionary<string, string?>? settings = null)
+    /// <param name="logs">Receives what the host logs at Warning and above.</param>
+    public static async Task<SmtpTestHost> StartAsync(FakeSmtpBackend? backend = null, string? dataDirectory = null, IDictionary<string, string?>? settings = null,
+        ILoggerProvider? logs = null)
     {
         backend ??= new FakeSmtpBackend().WithLogin("odoo-env-1", "s3cret-Passw0rd!");
         var ownsDataDirectory = dataDirectory is null;
@@ -50,6 +52,8 @@ public sealed class SmtpTestHost : IAsyncDisposable
             configuration[key] = value;
         builder.Configuration.AddInMemoryCollection(configuration);
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
+        if (logs is not null)
+            builder.Logging.AddProvider(logs);
         builder.AddSmtpCapture();
         builder.Services.AddScoped<ISmtpBackend>(_ => backend);
         var app = builder.Build();

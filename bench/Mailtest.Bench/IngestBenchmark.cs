@@ -1,23 +1,32 @@
 using System.Diagnostics;
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using Mailtest.Bench.Ingest;
 using MimeKit;
 
 namespace Mailtest.Bench;
 
+/// <summary>An SMTP server under test: where it listens, how it is spoken to, and its process (for CPU and memory).</summary>
+/// <param name="StartTlsAndAuth">STARTTLS then AUTH once per connection; false for plain SMTP without AUTH (MailDev).</param>
+public sealed record IngestTarget(string Name, int Port, bool StartTlsAndAuth, string Username, string Password, int ProcessId);
+
 /// <summary>
-/// SMTP ingest over STARTTLS + AUTH: each connection logs in once and sends messages back to back;
-/// a message counts when its <c>250</c> arrives, which Mailtest sends only after the commit.
+/// SMTP ingest: each connection connects (STARTTLS + AUTH when the target asks for it) and sends
+/// messages back to back; a message counts when its <c>250</c> arrives (Mailtest sends it only after
+/// the commit). The server's CPU time over the run, divided by the messages, is its per-message cost.
 /// </summary>
 public static class IngestBenchmark
 {
-    public sealed record Result(int Connections, int Messages, double Seconds, double PerSecond, double P50Ms, double P99Ms, long PeakRssBytes);
+    public sealed record Result(int Connections, int Messages, double Seconds, double PerSecond, double P50Ms, double P99Ms, long PeakRssBytes, double CpuMsPerMessage);
 
-    public static async Task<Result> RunAsync(MailtestProcess server, string username, string password, int connections, TimeSpan duration, int messageBytes)
+    public static Task<Result> RunAsync(MailtestProcess server, string username, string password, int connections, TimeSpan duration, int messageBytes) =>
+        RunAsync(new IngestTarget("Mailtest", server.SmtpPort, true, username, password, server.ProcessId), [BuildMessage(messageBytes)], connections, duration);
+
+    public static async Task<Result> RunAsync(IngestTarget target, IReadOnlyList<MimeMessage> messages, int connections, TimeSpan duration)
     {
-        var message = BuildMessage(messageBytes);
         var latencies = new List<double>[connections];
-        using var memory = new MemorySampler(server);
+        using var memory = new MemorySampler(target.ProcessId);
+        var cpuBefore = CpuTime(target.ProcessId);
         var stopwatch = Stopwatch.StartNew();
         var deadline = stopwatch.Elapsed + duration;
 
@@ -25,20 +34,34 @@ public static class IngestBenchmark
         {
             var mine = latencies[index] = new List<double>(100_000);
             using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
-            await client.ConnectAsync(await MailtestProcess.ConnectNoDelayAsync(server.SmtpPort), "127.0.0.1", server.SmtpPort, SecureSocketOptions.StartTls);
-            await client.AuthenticateAsync(username, password);
+            var options = target.StartTlsAndAuth ? SecureSocketOptions.StartTls : SecureSocketOptions.None;
+            await client.ConnectAsync(await MailtestProcess.ConnectNoDelayAsync(target.Port), "127.0.0.1", target.Port, options);
+            if (target.StartTlsAndAuth)
+                await client.AuthenticateAsync(target.Username, target.Password);
+            var next = index * 7919; // connections walk the pool from different places
             while (stopwatch.Elapsed < deadline)
             {
                 var started = stopwatch.Elapsed;
-                await client.SendAsync(message);
+                await client.SendAsync(messages[next++ % messages.Count]);
                 mine.Add((stopwatch.Elapsed - started).TotalMilliseconds);
             }
             await client.DisconnectAsync(quit: true);
         }));
         var seconds = stopwatch.Elapsed.TotalSeconds;
+        var cpu = CpuTime(target.ProcessId) - cpuBefore;
 
         var all = latencies.SelectMany(l => l).Order().ToArray();
-        return new Result(connections, all.Length, seconds, all.Length / seconds, Percentile(all, 0.50), Percentile(all, 0.99), memory.Peak);
+        return new Result(connections, all.Length, seconds, all.Length / seconds, Percentile(all, 0.50), Percentile(all, 0.99), memory.Peak,
+            all.Length == 0 ? double.NaN : cpu.TotalMilliseconds / all.Length);
+    }
+
+    /// <summary>User + system CPU time of a process so far, from <c>/proc/PID/stat</c> (clock ticks of 10 ms).</summary>
+    public static TimeSpan CpuTime(int processId)
+    {
+        var stat = File.ReadAllText($"/proc/{processId}/stat");
+        var fields = stat[(stat.LastIndexOf(')') + 2)..].Split(' ');
+        var ticks = long.Parse(fields[11]) + long.Parse(fields[12]); // utime, stime (fields 14 and 15 of stat)
+        return TimeSpan.FromMilliseconds(ticks * 10);
     }
 
     /// <summary>A multipart/alternative message of about <paramref name="bytes"/> bytes, like a templated notification.</summary>
@@ -62,20 +85,24 @@ public static class IngestBenchmark
         sorted.Length == 0 ? double.NaN : sorted[Math.Min(sorted.Length - 1, (int)Math.Ceiling(p * sorted.Length) - 1)];
 }
 
-/// <summary>Samples the server's resident set size every 20 ms; <see cref="Peak"/> is the largest seen.</summary>
+/// <summary>Samples a process's resident set size every 20 ms; <see cref="Peak"/> is the largest seen.</summary>
 public sealed class MemorySampler : IDisposable
 {
     private readonly CancellationTokenSource _stop = new();
     private readonly Task _loop;
     private long _peak;
 
-    public MemorySampler(MailtestProcess server)
+    public MemorySampler(MailtestProcess server) : this(server.ProcessId)
+    {
+    }
+
+    public MemorySampler(int processId)
     {
         _loop = Task.Run(async () =>
         {
             while (!_stop.IsCancellationRequested)
             {
-                var (current, _) = server.Memory();
+                var current = ResidentBytes(processId);
                 if (current > Interlocked.Read(ref _peak)) Interlocked.Exchange(ref _peak, current);
                 try { await Task.Delay(20, _stop.Token); } catch (OperationCanceledException) { }
             }
@@ -83,6 +110,21 @@ public sealed class MemorySampler : IDisposable
     }
 
     public long Peak => Interlocked.Read(ref _peak);
+
+    private static long ResidentBytes(int processId)
+    {
+        try
+        {
+            foreach (var line in File.ReadLines($"/proc/{processId}/status"))
+                if (line.StartsWith("VmRSS:"))
+                    return long.Parse(line.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0]) * 1024;
+        }
+        catch (IOException)
+        {
+            // The process is gone.
+        }
+        return 0;
+    }
 
     public void Dispose()
     {

@@ -1,12 +1,15 @@
 using Mailtest.Bench;
+using Mailtest.Bench.Ingest;
 
 // Reproduce (from the repository root):
 //   dotnet build -c Release Mailtest.Web && dotnet run -c Release --project bench/Mailtest.Bench -- smtp
 //   dotnet run -c Release --project bench/Mailtest.Bench -- inbox --messages 100000
+//   dotnet run -c Release --project bench/Mailtest.Bench -- ingest --maildev PATH/maildev.js --smtp4dev PATH/smtp4dev --counters PATH/dotnet-counters
+//   (see docs/benchmarks.md for installing MailDev, smtp4dev and dotnet-counters outside the repository)
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command == "smtp" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -47,6 +50,34 @@ switch (command)
         }
         return 0;
     }
+    case "ingest":
+    {
+        await IngestComparison.RunAsync(new IngestComparison.Options(
+            Bodies: (Option("--bodies") ?? $"{IngestBodies.Realistic},{IngestBodies.Random}").Split(','),
+            Connections: (Option("--connections") ?? "1,8").Split(',').Select(int.Parse).ToArray(),
+            Rounds: int.Parse(Option("--rounds") ?? "3"),
+            Duration: TimeSpan.FromSeconds(int.Parse(Option("--seconds") ?? "10")),
+            WarmUp: TimeSpan.FromSeconds(int.Parse(Option("--warmup") ?? "3")),
+            MailtestApp: appPath,
+            MailDevScript: Option("--maildev"),
+            Smtp4devExecutable: Option("--smtp4dev"),
+            DotnetCounters: Option("--counters"),
+            Servers: (Option("--servers") ?? "mailtest,maildev,smtp4dev,sink,engine").Split(',').ToHashSet()), Console.Out);
+        return 0;
+    }
+    case "sink":
+    case "engine":
+    {
+        // Child processes of `ingest`: the bare sink and the engine alone, until killed.
+        var port = int.Parse(Option("--port") ?? "2526");
+        using var stop = new CancellationTokenSource();
+        Console.CancelKeyPress += (_, e) => { e.Cancel = true; stop.Cancel(); };
+        if (command == "sink")
+            await SmtpSink.RunAsync(port, stop.Token);
+        else
+            await EngineAlone.RunAsync(port, stop.Token);
+        return 0;
+    }
     case "inbox":
     {
         var messages = int.Parse(Option("--messages") ?? "100000");
@@ -70,6 +101,7 @@ switch (command)
     }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
         return 2;
 }

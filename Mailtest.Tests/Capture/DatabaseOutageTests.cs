@@ -1,0 +1,107 @@
+using MailKit.Net.Smtp;
+using MailKit.Security;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
+using Mailtest.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using MimeKit;
+using Npgsql;
+
+namespace Mailtest.Tests.Capture;
+
+/// <summary>
+/// A real PostgreSQL of the test's own, stopped and started under a running Mailtest: SMTP keeps
+/// greeting (the kill switch serves its last known state), every command gets a reply, the outage is
+/// logged once, and mail flows again once the database is back, with nothing restarted by hand.
+/// </summary>
+public sealed class DatabaseOutageTests : IAsyncLifetime
+{
+    private readonly CapturedLogs _logs = new();
+    private PostgresCluster _postgres = null!;
+    private MailtestTestHost _host = null!;
+    private ProjectEnvironment _environment = null!;
+    private IssuedCredential _credential = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _postgres = await PostgresCluster.StartAsync(synchronousCommit: true); // an acknowledged message must survive the stop
+        await using (var connection = new NpgsqlConnection(_postgres.ConnectionString))
+        {
+            await connection.OpenAsync();
+            await using var create = new NpgsqlCommand("CREATE DATABASE mailtest", connection);
+            await create.ExecuteNonQueryAsync();
+        }
+        _host = await MailtestTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Mailtest:Data:Provider"] = "Postgres",
+            ["Mailtest:Data:ConnectionString"] = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Database = "mailtest", Timeout = 5 }.ConnectionString,
+        }, configure: builder => builder.Logging.AddProvider(_logs));
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
+        var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
+        _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
+        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        await _host.DisposeAsync();
+        await _postgres.DisposeAsync();
+    }
+
+    private int SmtpPort => _host.Services.GetRequiredService<SmtpListeners>().StartTls!.Port;
+
+    private static SmtpClient NewClient() => new() { ServerCertificateValidationCallback = (_, _, _, _) => true, Timeout = 15_000 };
+
+    private static MimeMessage NewMessage(string subject)
+    {
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("sales@acme.example"));
+        message.To.Add(MailboxAddress.Parse("customer@client.example"));
+        message.Subject = subject;
+        message.Body = new TextPart("plain") { Text = "Your order shipped." };
+        return message;
+    }
+
+    private async Task SendAsync(string subject)
+    {
+        using var client = NewClient();
+        await client.ConnectAsync("127.0.0.1", SmtpPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(_credential.Username, _credential.Password);
+        await client.SendAsync(NewMessage(subject));
+        await client.DisconnectAsync(quit: true);
+    }
+
+    [Fact]
+    public async Task During_an_outage_SMTP_still_greets_answers_with_a_sentence_logs_once_and_recovers_by_itself()
+    {
+        await SendAsync("Before the outage"); // the kill switch has been read once
+
+        await _postgres.StopServerAsync();
+        // Past the few seconds the kill switch and the credentials are cached: every check now needs the database.
+        await Task.Delay(KillSwitchAndCredentialCaches);
+        for (var attempt = 0; attempt < 2; attempt++)
+        {
+            using var client = NewClient();
+            await client.ConnectAsync("127.0.0.1", SmtpPort, SecureSocketOptions.StartTls); // greeted, STARTTLS done
+            var refused = await Assert.ThrowsAsync<AuthenticationException>(() => client.AuthenticateAsync(_credential.Username, _credential.Password));
+            Assert.Contains("Temporary authentication failure", refused.Message);
+            await client.DisconnectAsync(quit: true);
+        }
+        var warnings = _logs.AtLeast(LogLevel.Warning).Where(e => e.Category.StartsWith("Mailtest.", StringComparison.Ordinal)).ToList();
+        Assert.Single(warnings, e => e.Category == typeof(KillSwitch).FullName);
+        Assert.Single(warnings, e => e.Category.StartsWith("Mailtest.Smtp.", StringComparison.Ordinal));
+        Assert.Equal(2, warnings.Count);
+
+        await _postgres.StartServerAsync();
+        await SendAsync("After the outage");
+
+        var subjects = (await _host.Services.GetRequiredService<IMessageStore>().ListAsync(new MessageListQuery([_environment.Id]))).Items.Select(m => m.Subject);
+        Assert.Equal(["After the outage", "Before the outage"], subjects);
+    }
+
+    private static readonly TimeSpan KillSwitchAndCredentialCaches = SmtpCredentialCache.CacheFor + TimeSpan.FromSeconds(0.5);
+}
