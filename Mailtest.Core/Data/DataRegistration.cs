@@ -37,7 +37,7 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
         switch (data.Provider)
         {
             case DatabaseProvider.Sqlite:
-                Directory.CreateDirectory(data.FullDirectory);
+                PrivateDataDirectory.Secure(data.FullDirectory);
                 var sqlite = new DbContextOptionsBuilder<SqliteMailtestDbContext>()
                     .UseSqlite(connectionString)
                     .AddInterceptors(SqlitePragmas.Instance)

@@ -2,11 +2,12 @@ using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Infrastructure;
 using Microsoft.Extensions.Logging;
+using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Data;
 
 /// <summary>Applies migrations before anything else starts; refuses a database written by a newer Mailtest.</summary>
-public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factory, ILogger<DatabaseMigrator> logger)
+public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factory, IOptions<DataOptions> data, ILogger<DatabaseMigrator> logger)
 {
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
@@ -25,5 +26,7 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
         if (pending.Count > 0)
             logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
         await db.Database.MigrateAsync(cancellationToken);
+        // SQLite has just created mailtest.db, -wal and -shm with the process umask: make them owner-only.
+        PrivateDataDirectory.Secure(data.Value.FullDirectory);
     }
 }

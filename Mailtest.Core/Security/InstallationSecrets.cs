@@ -10,6 +10,7 @@ public sealed class InstallationSecrets
     public InstallationSecrets(IOptions<SecurityOptions> security, IOptions<DataOptions> data)
     {
         var directory = data.Value.FullDirectory;
+        PrivateDataDirectory.Secure(directory);
         EncryptionKey = Load(security.Value.EncryptionKey, directory, "encryption.key");
         CredentialHashKey = Load(security.Value.CredentialHashKey, directory, "credential-hash.key");
     }
@@ -26,7 +27,6 @@ public sealed class InstallationSecrets
         if (File.Exists(path))
             return Decode(File.ReadAllText(path).Trim(), path);
 
-        Directory.CreateDirectory(directory);
         var key = RandomNumberGenerator.GetBytes(32);
         var options = new FileStreamOptions { Mode = FileMode.CreateNew, Access = FileAccess.Write };
         if (!OperatingSystem.IsWindows())

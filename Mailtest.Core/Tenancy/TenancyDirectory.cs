@@ -5,7 +5,7 @@ namespace Mailtest.Core.Tenancy;
 
 public sealed record OrganizationSummary(Guid Id, string Name, Plan Plan, OrganizationRole? Role);
 public sealed record MemberSummary(Guid UserId, string Email, OrganizationRole Role, IReadOnlyList<Guid> ManagedProjectIds, IReadOnlyList<Guid> ViewedProjectIds);
-public sealed record UserSummary(Guid Id, string Email, bool IsPlatformAdmin, DateTime CreatedUtc, int OrganizationCount);
+public sealed record UserSummary(Guid Id, string Email, bool IsPlatformAdmin, DateTime CreatedUtc, int OrganizationCount, bool IsDeactivated = false);
 
 /// <summary>
 /// What the dashboard shows of organizations, members, projects and environments, and the changes
@@ -39,7 +39,7 @@ public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFact
         RequirePlatformAdmin(caller);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await db.Users.OrderBy(u => u.Email)
-            .Select(u => new UserSummary(u.Id, u.Email, u.IsPlatformAdmin, u.CreatedUtc, db.Memberships.Count(m => m.UserId == u.Id)))
+            .Select(u => new UserSummary(u.Id, u.Email, u.IsPlatformAdmin, u.CreatedUtc, db.Memberships.Count(m => m.UserId == u.Id), u.DeactivatedUtc != null))
             .ToListAsync(cancellationToken);
     }
 

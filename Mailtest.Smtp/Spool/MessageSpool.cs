@@ -15,7 +15,13 @@ internal sealed class MessageSpool
     public MessageSpool(IOptions<SmtpOptions> options, SmtpDataDirectory dataDirectory, ILogger<MessageSpool> logger)
     {
         Directory = Path.GetFullPath(options.Value.SpoolDirectory is { Length: > 0 } configured ? configured : Path.Combine(dataDirectory.Path, "spool"));
-        System.IO.Directory.CreateDirectory(Directory);
+        // Mail is private: the spool is the process owner's alone (0700), like its files (0600).
+        if (OperatingSystem.IsWindows()) System.IO.Directory.CreateDirectory(Directory);
+        else
+        {
+            System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        }
         foreach (var stale in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
             try

@@ -79,7 +79,7 @@ public sealed class InboxEndpointTests(InboxSite site) : IClassFixture<InboxSite
         var image = await Http.GetAsync(links.ContentIdPart("logo@shop"));
         Assert.Equal("image/png", image.Content.Headers.ContentType!.MediaType);
         Assert.Equal(Png, await image.Content.ReadAsByteArrayAsync());
-        Assert.Equal("default-src 'none'; sandbox", image.Headers.GetValues("Content-Security-Policy").Single());
+        Assert.Equal("default-src 'none'; frame-ancestors 'self'; sandbox", image.Headers.GetValues("Content-Security-Policy").Single());
 
         // multipart/mixed: 1 = the related HTML with its logo, 2 = the attachment.
         var attachment = await Http.GetAsync(links.Part("2"));

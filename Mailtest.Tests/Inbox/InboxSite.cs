@@ -34,6 +34,7 @@ public sealed class InboxSite : IAsyncLifetime
 
     public IServiceProvider Services => _host!.Services;
     public Uri WebAddress => _host!.WebAddress;
+    public string DataDirectory => _host!.DataDirectory;
     public Uri InboxAddress => new(WebAddress, "dashboard/mailtest");
     public IMessageStore Store => Services.GetRequiredService<IMessageStore>();
     public Organization Acme { get; private set; } = default!;

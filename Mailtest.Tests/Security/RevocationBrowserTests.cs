@@ -1,7 +1,10 @@
 using System.Net;
+using Mailtest.Core.Capture;
+using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Inbox;
 using Mailtest.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Playwright;
 using MimeKit;
@@ -122,5 +125,35 @@ public sealed class RevocationBrowserTests(InboxSite site, ChromiumBrowser chrom
         await page.WaitForURLAsync("**/signin?**", new() { Timeout = Wait });
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(previewLink)).StatusCode);
+    }
+
+    [Fact]
+    public async Task A_kill_switch_thrown_on_another_node_reaches_the_open_inbox()
+    {
+        var (member, _) = await NewMemberAsync();
+        var subject = $"Kill switch {Guid.NewGuid():N}";
+        await site.SendAsync(site.Staging, Mail(subject));
+        await using var context = await chromium.NewContextAsync();
+        var (page, _, _) = await OpenOnMessageAsync(context, member, subject);
+        var banner = page.Locator("[data-testid=kill-switch-banner]");
+        Assert.Equal(0, await banner.CountAsync());
+
+        // Another node shares the database: it writes the switch there, this node's KillSwitch raises nothing.
+        await using (var db = await Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync())
+        {
+            db.PlatformSettings.Add(new PlatformSetting { Key = PlatformSetting.KillSwitchKey, Value = "on" });
+            await db.SaveChangesAsync();
+        }
+        try
+        {
+            await banner.WaitForAsync(new() { Timeout = Wait });
+            // Captured mail stays readable while Mailtest is off (the kill switch stops capture, not reading).
+            Assert.Equal(1, await Row(page, subject).CountAsync());
+        }
+        finally
+        {
+            // Off again, through this node, so that its cached state is right for the next test at once.
+            await Get<KillSwitch>().SetAsync(false);
+        }
     }
 }

@@ -36,6 +36,8 @@ public static class AccountsRegistration
                     }
                 };
             });
+        // The antiforgery cookie too is Secure whenever the request is HTTPS (behind a known proxy as well).
+        builder.Services.AddAntiforgery(options => options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest);
         builder.Services.AddAuthorization();
         builder.Services.AddCascadingAuthenticationState();
         // Every open circuit checks its session too (see SessionRevalidation).

@@ -74,7 +74,8 @@ public static class MailtestHost
         app.MapInbox();
         app.MapMailpitCompatibility();
         app.MapAccounts();
-        app.MapRazorComponents<App>().AddInteractiveServerRenderMode();
+        // Blazor would send its own CSP (frame-ancestors only) on interactive pages; ours says that and more.
+        app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);
         return app;
     }
 

@@ -17,7 +17,7 @@ namespace Mailtest.Web.Inbox;
 /// </summary>
 internal static class InboxEndpoints
 {
-    private const string LockedDown = "default-src 'none'; sandbox";
+    private const string LockedDown = "default-src 'none'; frame-ancestors 'self'; sandbox";
 
     public static void Map(IEndpointRouteBuilder app)
     {
@@ -98,7 +98,8 @@ internal static class InboxEndpoints
     {
         if (options.Value.DisableImageProxy) return Results.NotFound();
         if (url is null || !signer.IsValidImageSignature(url, exp, sig) || !Uri.TryCreate(url, UriKind.Absolute, out var target))
-            return Results.StatusCode(StatusCodes.Status403Forbidden);
+            return Results.Problem(statusCode: StatusCodes.Status403Forbidden, title: "Image link refused",
+                detail: "This image link was not made by this server or has expired; open the message again.");
         try
         {
             var image = await fetcher.FetchAsync(target, cancellationToken);
@@ -110,7 +111,7 @@ internal static class InboxEndpoints
         catch (ImageRefusedException refused)
         {
             logger.LogInformation("Image proxy refused {Host}: {Reason}", target.Host, refused.Message);
-            return Results.StatusCode(StatusCodes.Status502BadGateway);
+            return Results.Problem(statusCode: refused.Status, title: "Image not loaded", detail: refused.Message);
         }
     }
 

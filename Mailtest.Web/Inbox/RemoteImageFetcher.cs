@@ -6,8 +6,15 @@ namespace Mailtest.Web.Inbox;
 
 public sealed record FetchedImage(byte[] Content, string ContentType);
 
-/// <summary>Why the proxy did not pass an image on (the reader sees a broken image; the log says why).</summary>
-public sealed class ImageRefusedException(string reason) : Exception(reason);
+/// <summary>
+/// Why the proxy did not pass an image on (the reader sees a broken image; the answer and the log say
+/// why). <see cref="Status"/>: 400 when the address itself is not one the proxy follows, else 502
+/// (the remote server or what it sent is the problem).
+/// </summary>
+public sealed class ImageRefusedException(string reason, int status = StatusCodes.Status502BadGateway) : Exception(reason)
+{
+    public int Status { get; } = status;
+}
 
 /// <summary>
 /// Fetches a remote image for the proxy. Every connection (redirects included) resolves the host
@@ -52,7 +59,7 @@ public sealed class RemoteImageFetcher : IDisposable
     public async Task<FetchedImage> FetchAsync(Uri url, CancellationToken cancellationToken)
     {
         if (url.Scheme is not ("http" or "https"))
-            throw new ImageRefusedException("Only http and https images are proxied.");
+            throw new ImageRefusedException("The image proxy only follows http and https addresses.", StatusCodes.Status400BadRequest);
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
         timeout.CancelAfter(_options.ImageProxyTimeout);
         try
@@ -66,6 +73,11 @@ public sealed class RemoteImageFetcher : IDisposable
             if (response.Content.Headers.ContentLength > _options.ImageProxyMaxBytes)
                 throw new ImageRefusedException("The image is too large.");
             return new FetchedImage(await ReadCappedAsync(response.Content, timeout.Token), contentType.ToLowerInvariant());
+        }
+        catch (UriFormatException)
+        {
+            // The redirect handler cannot even parse where it was sent (file:///…): nothing to follow.
+            throw new ImageRefusedException("The image server redirected to an address the image proxy does not follow; it only follows http and https.", StatusCodes.Status400BadRequest);
         }
         catch (OperationCanceledException) when (!cancellationToken.IsCancellationRequested)
         {
