@@ -10,6 +10,7 @@ using Mailtest.Web.Accounts;
 using Mailtest.Web.Api;
 using Mailtest.Web.Components;
 using Mailtest.Web.Inbox;
+using Mailtest.Web.Mailpit;
 using Mailtest.Web.Webhooks;
 using MudBlazor.Services;
 
@@ -48,6 +49,7 @@ public static class MailtestHost
         builder.AddMailtestApi();
         builder.AddInbox();
         builder.AddWebhooks();
+        builder.AddMailpitCompatibility();
 
         builder.Services.AddMudServices();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
@@ -62,11 +64,15 @@ public static class MailtestHost
         if (!app.Environment.IsDevelopment())
             app.UseExceptionHandler("/error", createScopeForErrors: true);
 
+        // Explicit routing, so that the Mailpit path clean-up runs before an endpoint is chosen.
+        app.UseMailpitPaths();
+        app.UseRouting();
         app.UseAccounts();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapMailtestApi();
         app.MapInbox();
+        app.MapMailpitCompatibility();
         app.MapAccounts();
         // Blazor would send its own CSP (frame-ancestors only) on interactive pages; ours says that and more.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);

@@ -1,0 +1,192 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using MailKit.Net.Smtp;
+using Mailtest.Core.Tenancy;
+using Mailtest.Tests.Infrastructure;
+using Microsoft.Extensions.DependencyInjection;
+using MimeKit;
+
+namespace Mailtest.Tests.Mailpit;
+
+/// <summary>
+/// The Mailpit-compatible endpoints per environment, driven by the real npm client mailpit-api 2.1.0,
+/// by a fetch replay of cypress-mailpit 2.0.0's calls, and over HTTP for access rules and headers.
+/// </summary>
+public sealed class MailpitCompatibilityTests : IAsyncLifetime
+{
+    private MailtestTestHost _host = null!;
+    private SandboxWorld _world = null!;
+
+    public async ValueTask InitializeAsync()
+    {
+        _host = await MailtestTestHost.StartAsync();
+        _world = await SandboxWorld.CreateAsync(_host);
+    }
+
+    public ValueTask DisposeAsync() => _host.DisposeAsync();
+
+    private string BaseUrl(Guid? environmentId = null) => new Uri(_host.WebAddress, $"mailpit/{environmentId ?? _world.EnvironmentId}").ToString().TrimEnd('/');
+
+    private async Task<string> EnvironmentTokenAsync(ApiTokenScope scope, Guid? environmentId = null)
+    {
+        var tokens = _host.Services.GetRequiredService<ApiTokens>();
+        return (await tokens.CreateForEnvironmentByOperatorAsync(environmentId ?? _world.EnvironmentId, scope, "ci", "tests")).Token;
+    }
+
+    private static HttpClient Basic(MailtestTestHost host, string? token)
+    {
+        var client = new HttpClient { BaseAddress = host.WebAddress };
+        if (token is not null)
+            client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Basic", Convert.ToBase64String(Encoding.UTF8.GetBytes($"ci:{token}")));
+        return client;
+    }
+
+    private async Task SendAsync(MimeMessage message)
+    {
+        using var client = await _world.ConnectAsync();
+        await client.AuthenticateAsync(_world.Credential.Username, _world.Credential.Password);
+        await client.SendAsync(message);
+        await client.DisconnectAsync(true);
+    }
+
+    private async Task SeedAsync()
+    {
+        var welcome = new MimeMessage();
+        welcome.From.Add(new MailboxAddress("Shop", "noreply@shop.example"));
+        welcome.To.Add(MailboxAddress.Parse("jane@client.example"));
+        welcome.Subject = "Welcome aboard";
+        welcome.Body = new TextPart("plain") { Text = "Glad to have you." };
+        await SendAsync(welcome);
+
+        var reset = new MimeMessage();
+        reset.From.Add(new MailboxAddress("Shop", "noreply@shop.example"));
+        reset.To.Add(MailboxAddress.Parse("jane@client.example"));
+        reset.Bcc.Add(MailboxAddress.Parse("audit@shop.example"));
+        reset.Subject = "Reset your password";
+        var body = new BodyBuilder
+        {
+            TextBody = "Reset it here: https://shop.example/reset?token=abc123",
+            HtmlBody = "<p><a href=\"https://shop.example/reset?token=abc123\">Reset your password</a></p>",
+        };
+        body.Attachments.Add("terms.pdf", Enumerable.Range(0, 3000).Select(i => (byte)(i % 251)).ToArray(), new ContentType("application", "pdf"));
+        reset.Body = body.ToMessageBody();
+        await SendAsync(reset);
+    }
+
+    [Fact]
+    public async Task The_mailpit_api_npm_client_drives_every_method_Mailtest_supports()
+    {
+        await SeedAsync();
+
+        // A member's token: chaos (SMTP fault injection) is an environment setting, which environment tokens cannot change.
+        var outcome = await NodeScript.RunAsync("mailpit-api-client.mjs", new Dictionary<string, string>
+        {
+            ["MAILPIT_URL"] = BaseUrl(), ["MAILPIT_TOKEN"] = _world.OwnerToken,
+        });
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        Assert.Contains("all ok", outcome.Output);
+        Assert.Equal(0, (await _world.Owner.GetFromJsonAsync<JsonElement>($"/api/v1/environments/{_world.EnvironmentId}/smtp-faults"))
+            .GetProperty("recipient").GetProperty("probability").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_calls_cypress_mailpit_makes_work_with_a_read_write_environment_token()
+    {
+        var outcome = await NodeScript.RunAsync("cypress-mailpit-replay.mjs", new Dictionary<string, string>
+        {
+            ["MAILPIT_URL"] = BaseUrl(), ["MAILPIT_PASSWORD"] = await EnvironmentTokenAsync(ApiTokenScope.ReadWrite),
+        });
+
+        Assert.True(outcome.ExitCode == 0, outcome.ToString());
+        Assert.Contains("all ok", outcome.Output);
+    }
+
+    [Fact]
+    public async Task Without_a_token_401_with_a_Basic_challenge_and_a_sentence()
+    {
+        using var anonymous = Basic(_host, null);
+        using var forged = Basic(_host, "mt_forged");
+
+        var response = await anonymous.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/messages");
+        var wrong = await forged.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/info");
+
+        Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
+        Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
+        Assert.Contains("API token", await response.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Unauthorized, wrong.StatusCode);
+    }
+
+    [Fact]
+    public async Task Tokens_reach_only_their_environment_read_only_tokens_cannot_delete_and_other_organizations_see_nothing()
+    {
+        await SeedAsync();
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var otherEnvironment = await tenancy.CreateEnvironmentAsync(_world.ProjectId, "dev", EnvironmentKind.Development);
+        using var readOnly = Basic(_host, await EnvironmentTokenAsync(ApiTokenScope.Read));
+        using var otherEnvironmentToken = Basic(_host, await EnvironmentTokenAsync(ApiTokenScope.ReadWrite, otherEnvironment.Id));
+        var (_, strangerUser) = await SandboxWorld.ClientAsync(_host, null);
+        using var stranger = Basic(_host, (await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(strangerUser.Id, "x")).Token);
+        var messages = $"/mailpit/{_world.EnvironmentId}/api/v1/messages";
+
+        var list = await readOnly.GetFromJsonAsync<JsonElement>(messages);
+        var delete = await readOnly.DeleteAsync(messages);
+        var send = await readOnly.PostAsJsonAsync($"/mailpit/{_world.EnvironmentId}/api/v1/send", new { From = new { Email = "a@b.example" }, To = new[] { new { Email = "c@d.example" } } });
+        var elsewhere = await otherEnvironmentToken.GetAsync(messages);
+        var foreign = await stranger.GetAsync(messages);
+        var foreignMessage = await stranger.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/message/latest");
+
+        Assert.Equal(2, list.GetProperty("messages_count").GetInt32());
+        Assert.Equal(HttpStatusCode.Forbidden, delete.StatusCode);
+        Assert.Contains("read-only", await delete.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, send.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, elsewhere.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, foreignMessage.StatusCode);
+        Assert.Equal(2, (await readOnly.GetFromJsonAsync<JsonElement>(messages)).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Chaos_set_through_Mailpits_endpoint_fails_RCPT_TO_over_real_SMTP()
+    {
+        using var owner = Basic(_host, _world.OwnerToken);
+        var set = await owner.PutAsJsonAsync($"/mailpit/{_world.EnvironmentId}/api/v1/chaos", new { Recipient = new { ErrorCode = 550, Probability = 100 } });
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+
+        var message = new MimeMessage();
+        message.From.Add(MailboxAddress.Parse("shop@acme.example"));
+        message.To.Add(MailboxAddress.Parse("a@client.example"));
+        message.Subject = "Refused";
+        message.Body = new TextPart("plain") { Text = "x" };
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => SendAsync(message));
+
+        Assert.Equal((SmtpStatusCode)550, refused.StatusCode);
+        var chaos = await owner.GetFromJsonAsync<JsonElement>($"/mailpit/{_world.EnvironmentId}/api/v1/chaos");
+        Assert.Equal(550, chaos.GetProperty("Recipient").GetProperty("ErrorCode").GetInt32());
+    }
+
+    [Fact]
+    public async Task The_HTML_view_is_the_mail_as_sent_inside_a_script_free_sandbox()
+    {
+        var hostile = new MimeMessage();
+        hostile.From.Add(MailboxAddress.Parse("shop@acme.example"));
+        hostile.To.Add(MailboxAddress.Parse("a@client.example"));
+        hostile.Subject = "Hostile";
+        hostile.Body = new TextPart("html") { Text = "<p>Hi</p><script>fetch('/api/v1/environments')</script>" };
+        await SendAsync(hostile);
+        using var owner = Basic(_host, _world.OwnerToken);
+
+        var response = await owner.GetAsync($"/mailpit/{_world.EnvironmentId}/view/latest.html");
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Contains("<script>", await response.Content.ReadAsStringAsync());
+        var policy = response.Headers.GetValues("Content-Security-Policy").Single();
+        Assert.Contains("sandbox", policy);
+        Assert.Contains("default-src 'none'", policy);
+        Assert.DoesNotContain("script-src", policy);
+        Assert.Equal("nosniff", response.Headers.GetValues("X-Content-Type-Options").Single());
+    }
+}
