@@ -24,10 +24,16 @@ public static class AuditActions
     public const string PasswordChanged = "account.password.change";
     public const string ApiTokenCreated = "api-token.create";
     public const string ApiTokenRevoked = "api-token.revoke";
+    public const string EnvironmentTokenCreated = "environment-token.create";
+    public const string EnvironmentTokenRevoked = "environment-token.revoke";
     public const string BreakGlassMailAccess = "admin.break-glass.mail";
     public const string OdooConnectionChange = "odoo.connection.change";
     public const string OdooTamperDetected = "odoo.tamper_detected";
     public const string OdooNeutralizeRepaired = "odoo.neutralize_repaired";
+    public const string MessagesClear = "messages.clear";
+    public const string RetentionPurge = "retention.purge";
+    public const string PlanChange = "organization.plan.change";
+    public const string ExportRequest = "export.request";
     public const string SmtpFaultsChange = "smtp-faults.change";
     public const string WebhookChange = "webhook.change";
     public const string WebhookSecretRegenerate = "webhook.secret.regenerate";
@@ -40,7 +46,8 @@ public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int P
 public sealed class AuditLog(IDbContextFactory<MailtestDbContext> dbFactory, TimeProvider clock)
 {
     public Task RecordAsync(Caller caller, string action, Guid? organizationId = null, Guid? environmentId = null, string? detail = null, CancellationToken cancellationToken = default) =>
-        RecordAsync(caller.UserId, caller.Email, action, organizationId, environmentId, detail, caller.RemoteAddress, cancellationToken);
+        // An environment token is not a user: the entry names the token, with no user id.
+        RecordAsync(caller.EnvironmentToken is null ? caller.UserId : null, caller.Email, action, organizationId, environmentId, detail, caller.RemoteAddress, cancellationToken);
 
     public async Task RecordAsync(Guid? actorUserId, string actor, string action, Guid? organizationId = null, Guid? environmentId = null,
         string? detail = null, string? remoteAddress = null, CancellationToken cancellationToken = default)

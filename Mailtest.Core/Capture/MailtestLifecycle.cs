@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Odoo;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
 using Microsoft.EntityFrameworkCore;
@@ -56,6 +57,11 @@ public sealed class MailtestLifecycle(
     // Built on other branches; optional here so that an install without them still works.
     private IOdooMailRouting? OdooRouting => services.GetService<IOdooMailRouting>();
     private IMessageStore? MessageStore => services.GetService<IMessageStore>();
+
+    /// <summary>Until when mail captured now is kept: the plan's retention window, or the grace's rule after a downgrade.</summary>
+    private DateTime KeptUntil(Organization organization) => services.GetService<PlanGrace>() is { } grace
+        ? PlanGrace.PurgedAfter(grace.For(organization, Now), Now)
+        : Now.AddDays(plans.Value.For(organization.Plan).RetentionDays);
 
     public async Task<MailtestStatus> GetStatusAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
     {
@@ -170,7 +176,7 @@ public sealed class MailtestLifecycle(
             e.TamperReason = null;
         }, cancellationToken);
         var kept = MessageStore is { } store ? await store.CountAsync(environmentId, cancellationToken) : 0;
-        var keptUntil = Now.AddDays(plans.Value.For(environment.Project!.Organization!.Plan).RetentionDays);
+        var keptUntil = KeptUntil(environment.Project!.Organization!);
         await audit.RecordAsync(caller, AuditActions.MailtestDisable, environment.Project.OrganizationId, environmentId,
             $"{environment.Name}: {kept} messages kept until {keptUntil:yyyy-MM-dd}", cancellationToken);
         return new DisabledMailtest(kept, keptUntil);
@@ -181,7 +187,7 @@ public sealed class MailtestLifecycle(
     {
         var environment = await RequireAsync(caller, environmentId, MailtestTransition.Disable, cancellationToken);
         var kept = MessageStore is { } store ? await store.CountAsync(environmentId, cancellationToken) : 0;
-        return new DisabledMailtest(kept, Now.AddDays(plans.Value.For(environment.Project!.Organization!.Plan).RetentionDays));
+        return new DisabledMailtest(kept, KeptUntil(environment.Project!.Organization!));
     }
 
     /// <summary>The platform kill switch (platform administrators only).</summary>

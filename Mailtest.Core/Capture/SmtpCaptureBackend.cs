@@ -1,7 +1,8 @@
 using Mailtest.Core.Messages;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
-using Microsoft.Extensions.Options;
+using Microsoft.Extensions.Logging;
 
 namespace Mailtest.Core.Capture;
 
@@ -16,10 +17,13 @@ public sealed class SmtpCaptureBackend(
     SmtpCredentialCache credentials,
     CredentialIssuer issuer,
     IEnumerable<ISmtpLoginGuard> guards,
-    IOptions<PlanOptions> plans,
+    PlanGrace plans,
     OrganizationUsage usage,
+    CapPurgeTrigger capPurge,
+    TimeProvider clock,
     MessageIngest ingest,
-    SmtpFaultInjection faults) : ISmtpBackend
+    SmtpFaultInjection faults,
+    ILogger<SmtpCaptureBackend> logger) : ISmtpBackend
 {
     public static readonly SmtpReply TamperDetected =
         new(535, "5.7.8", "Authentication failed: tampering detected in Odoo's mail server settings; re-enable Mailtest to fix");
@@ -41,7 +45,7 @@ public sealed class SmtpCaptureBackend(
             return SmtpLoginResult.Refused(SmtpStandardReplies.AuthenticationFailed);
 
         var environment = credential.Environment;
-        var limits = plans.Value.For(credential.Plan);
+        var limits = LimitsOf(credential);
         // Odoo records the reply text in its mail queue: say why, so the user knows to re-enable.
         if (environment.MailtestState == MailtestState.TamperDetected)
             return SmtpLoginResult.Refused(TamperDetected);
@@ -70,14 +74,24 @@ public sealed class SmtpCaptureBackend(
         if (await faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Sender, cancellationToken) is { } fault)
             return fault;
 
-        var limits = plans.Value.For(credential.Plan);
+        var limits = LimitsOf(credential);
         if (declaredSize > limits.MaxMessageBytes) return SmtpStandardReplies.MessageTooBig;
 
         var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
         if (used.MessageCount >= limits.MessageCap || used.Bytes + (declaredSize ?? 0) > limits.StorageCapBytes)
+        {
+            // At the cap: purge the oldest now, so this answer lasts seconds, not until the hourly run.
+            // A message larger than the whole storage cap can never fit: purging would not help it.
+            if ((declaredSize ?? 0) <= limits.StorageCapBytes)
+                capPurge.Request(mailbox.OrganizationId, declaredSize ?? 0);
             return SmtpStandardReplies.InsufficientStorage;
+        }
         return null;
     }
+
+    /// <summary>The plan's limits, or during a downgrade grace the old plan's caps.</summary>
+    private PlanLimits LimitsOf(CredentialSnapshot credential) =>
+        plans.For(credential.Plan, credential.PreviousPlan, credential.PlanChangedUtc, clock.GetUtcNow().UtcDateTime).Applied;
 
     public ValueTask<SmtpReply?> CheckRecipientAsync(SmtpMailbox mailbox, string recipient, CancellationToken cancellationToken) =>
         faults.InjectAsync(mailbox.EnvironmentId, SmtpFaultStage.Recipient, cancellationToken);
@@ -89,6 +103,25 @@ public sealed class SmtpCaptureBackend(
         var id = await ingest.IngestAsync(new IngestRequest(
             transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
             transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
+        await StartPurgeAtCapAsync(transaction.Mailbox, cancellationToken);
         return SmtpStandardReplies.Queued(id.ToString("N"));
+    }
+
+    /// <summary>This message filled a cap: start the purge before the next MAIL FROM finds the organization full.</summary>
+    /// <remarks>The message is stored: nothing here may turn its 250 into an error.</remarks>
+    private async Task StartPurgeAtCapAsync(SmtpMailbox mailbox, CancellationToken cancellationToken)
+    {
+        try
+        {
+            if (await credentials.FindAsync(mailbox.Username, cancellationToken) is not { } credential) return;
+            var limits = LimitsOf(credential);
+            var used = await usage.GetAsync(mailbox.OrganizationId, cancellationToken);
+            if (used.MessageCount >= limits.MessageCap || used.Bytes >= limits.StorageCapBytes)
+                capPurge.Request(mailbox.OrganizationId);
+        }
+        catch (Exception error)
+        {
+            logger.LogWarning(error, "Could not check organization {OrganizationId} against its caps after storing a message.", mailbox.OrganizationId);
+        }
     }
 }

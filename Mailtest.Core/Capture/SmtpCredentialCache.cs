@@ -6,7 +6,9 @@ using Microsoft.EntityFrameworkCore;
 namespace Mailtest.Core.Capture;
 
 /// <summary>What AUTH needs to know about one username, read in one query.</summary>
-public sealed record CredentialSnapshot(string Username, byte[] PasswordHash, Guid OrganizationId, Plan Plan, ProjectEnvironment Environment);
+/// <param name="PreviousPlan">With <paramref name="PlanChangedUtc"/>: a downgrade grace may still apply the old plan's caps (see Retention.PlanGrace).</param>
+public sealed record CredentialSnapshot(string Username, byte[] PasswordHash, Guid OrganizationId, Plan Plan, ProjectEnvironment Environment,
+    Plan? PreviousPlan = null, DateTime? PlanChangedUtc = null);
 
 /// <summary>
 /// Non-revoked credentials by username, held in memory for a few seconds so AUTH costs no query
@@ -62,10 +64,12 @@ public sealed class SmtpCredentialCache(IDbContextFactory<MailtestDbContext> dbF
                 where c.Username == username && c.RevokedUtc == null
                 join e in db.Environments on c.EnvironmentId equals e.Id
                 orderby c.CreatedUtc descending
-                select new { c.Username, c.PasswordHash, Environment = e, e.Project!.OrganizationId, e.Project.Organization!.Plan })
+                select new { c.Username, c.PasswordHash, Environment = e, e.Project!.OrganizationId, e.Project.Organization!.Plan,
+                    e.Project.Organization.PreviousPlan, e.Project.Organization.PlanChangedUtc })
             .AsNoTracking()
             .FirstOrDefaultAsync(cancellationToken);
-        return found is null ? null : new CredentialSnapshot(found.Username, found.PasswordHash, found.OrganizationId, found.Plan, found.Environment);
+        return found is null ? null : new CredentialSnapshot(found.Username, found.PasswordHash, found.OrganizationId, found.Plan, found.Environment,
+            found.PreviousPlan, found.PlanChangedUtc);
     }
 
     private sealed record Entry(CredentialSnapshot? Snapshot, DateTimeOffset ReadAt);

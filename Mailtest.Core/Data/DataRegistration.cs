@@ -18,6 +18,7 @@ public static class DataRegistration
         builder.Services.AddOptions<SecurityOptions>().BindConfiguration(SecurityOptions.Section);
         builder.Services.AddSingleton<InstallationSecrets>();
         builder.Services.AddSingleton<SecretBox>();
+        builder.Services.AddSingleton<ChunkedSecretBox>();
         builder.Services.AddSingleton<IDbContextFactory<MailtestDbContext>, MailtestDbContextFactory>();
         builder.Services.AddScoped(sp => sp.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContext());
         builder.Services.AddSingleton<DatabaseMigrator>();
@@ -46,7 +47,7 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
                 break;
             case DatabaseProvider.Postgres:
                 var postgres = new DbContextOptionsBuilder<PostgresMailtestDbContext>()
-                    .UseNpgsql(connectionString)
+                    .UseNpgsql(WithoutJit(connectionString))
                     .Options;
                 _create = () => new PostgresMailtestDbContext(postgres);
                 break;
@@ -56,6 +57,18 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
     }
 
     public MailtestDbContext CreateDbContext() => _create();
+
+    /// <summary>
+    /// Our queries are short page reads; a newest-first walk with LIMIT carries the cost of the whole
+    /// scan it will never do, which makes PostgreSQL JIT-compile it (about a second, for a query that
+    /// runs in one millisecond). A startup option, so it survives the pool's session reset.
+    /// </summary>
+    private static string WithoutJit(string connectionString)
+    {
+        var builder = new Npgsql.NpgsqlConnectionStringBuilder(connectionString);
+        builder.Options = string.IsNullOrWhiteSpace(builder.Options) ? "-c jit=off" : builder.Options + " -c jit=off";
+        return builder.ConnectionString;
+    }
 }
 
 /// <summary>WAL (readers never wait for the writer), a busy timeout, and foreign keys on every connection.</summary>
@@ -73,10 +86,14 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
 
     private static void Apply(DbConnection connection)
     {
-        if (connection is not SqliteConnection) return;
+        if (connection is not SqliteConnection sqlite) return;
         using var command = connection.CreateCommand();
+        // auto_vacuum=INCREMENTAL takes effect only on a new, empty file (before WAL is switched on):
+        // purges can then hand freed pages back to the file system (DatabaseSpace). EF's existence
+        // check opens the file read-only, where the pragma would fail.
+        var readOnly = new SqliteConnectionStringBuilder(sqlite.ConnectionString).Mode == SqliteOpenMode.ReadOnly;
         // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-        command.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+        command.CommandText = (readOnly ? "" : "PRAGMA auto_vacuum=INCREMENTAL; ") + "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
         command.ExecuteNonQuery();
     }
 }

@@ -26,7 +26,27 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
         if (pending.Count > 0)
             logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
         await db.Database.MigrateAsync(cancellationToken);
+        await UseIncrementalVacuumAsync(db, cancellationToken);
         // SQLite has just created mailtest.db, -wal and -shm with the process umask: make them owner-only.
         PrivateDataDirectory.Secure(data.Value.FullDirectory);
+    }
+
+    /// <summary>
+    /// A SQLite file created before Mailtest used incremental auto-vacuum is converted once (a full
+    /// VACUUM, before SMTP starts), so that purged space can be given back to the file system.
+    /// </summary>
+    private async Task UseIncrementalVacuumAsync(MailtestDbContext db, CancellationToken cancellationToken)
+    {
+        if (!db.IsSqlite) return;
+        const int Incremental = 2;
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        await using (var command = db.Database.GetDbConnection().CreateCommand())
+        {
+            command.CommandText = "PRAGMA auto_vacuum";
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), System.Globalization.CultureInfo.InvariantCulture) == Incremental) return;
+        }
+        logger.LogInformation("Converting the SQLite database to incremental auto-vacuum (once; this rewrites the file).");
+        await db.Database.ExecuteSqlRawAsync("PRAGMA auto_vacuum=INCREMENTAL", cancellationToken);
+        await db.Database.ExecuteSqlRawAsync("VACUUM", cancellationToken);
     }
 }

@@ -7,7 +7,10 @@ namespace Mailtest.Core.Messages;
 
 /// <summary>A parsed, sealed message ready to be written in one of the writer's transactions.</summary>
 /// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
-public sealed record PreparedMessage(CapturedMessage Summary, MessageContent Content, string SearchText);
+public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText);
+
+/// <summary>The sealed raw message (see <see cref="RawMessageSeal"/>), in a file the writer streams into the database and then deletes.</summary>
+public sealed record SealedContent(string Path, long Length);
 
 /// <summary>
 /// The one writer of captured mail, and the one indexer. Concurrent SMTP sessions queue their
@@ -31,8 +34,16 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Under load, committed text waits at most this long before the loop indexes it.</summary>
     public static readonly TimeSpan IndexDelay = TimeSpan.FromMilliseconds(200);
 
-    /// <summary>Rows per index transaction, so ingest never waits long behind the indexer.</summary>
+    /// <summary>
+    /// An index transaction aims at this long, so mail waiting behind it is not held up: under load the
+    /// indexer takes at most about half the writer's time (one step per <see cref="IndexDelay"/>).
+    /// Indexing costs from ~0.1 ms to ~4 ms a message depending on how many distinct trigrams a body
+    /// holds, so the number of rows per step follows the measured cost.
+    /// </summary>
+    private static readonly TimeSpan IndexStepTarget = TimeSpan.FromMilliseconds(100);
+    private const int MinIndexRows = 20;
     private const int MaxIndexRows = 5_000;
+    private double _indexMillisecondsPerRow = 0.5;
 
     /// <summary>The writer's meter: commits and messages per commit, readable live with
     /// <c>dotnet-counters monitor --counters Mailtest.Ingest -p PID</c> (the ingest benchmark does).</summary>
@@ -49,11 +60,12 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly Lazy<Task> _loop;
 
     private readonly Lock _searchLock = new();
+    private readonly HashSet<(Guid OrganizationId, Guid EnvironmentId)> _awaitingSearch = []; // touched by the writer loop only
     private readonly List<(long Commit, TaskCompletionSource Searchable)> _searchWaiters = [];
     private long _commitCount;
     /// <summary>Everything committed up to this commit is searchable; -1 until the first catch-up after start.</summary>
     private long _searchableThroughCommit = -1;
-    /// <summary>When the oldest commit not yet indexed was made; null when the index is current.</summary>
+    /// <summary>Since when indexing is due (the oldest commit not yet indexed, or the end of the last partial step); null when the index is current.</summary>
     private long? _unindexedSince = Stopwatch.GetTimestamp(); // a crash may have left work: look at start
 
     internal IngestWriter(IMessageBatchWriter tables, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
@@ -113,7 +125,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                 while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
                 {
                     batch.Add(next);
-                    bytes += next.Message.Content.Sealed.Length;
+                    bytes += next.Message.Content.Length;
                 }
                 await CommitAsync(batch);
                 if (_unindexedSince is { } since && Stopwatch.GetElapsedTime(since) >= IndexDelay)
@@ -134,10 +146,14 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private async Task IndexAsync()
     {
         var commit = Interlocked.Read(ref _commitCount);
+        var maxRows = (int)Math.Clamp(IndexStepTarget.TotalMilliseconds / _indexMillisecondsPerRow, MinIndexRows, MaxIndexRows);
         int indexed;
         try
         {
-            indexed = await _tables.IndexPendingAsync(MaxIndexRows);
+            var started = Stopwatch.GetTimestamp();
+            indexed = await _tables.IndexPendingAsync(maxRows);
+            if (indexed > 0)
+                _indexMillisecondsPerRow = Math.Max(0.01, 0.5 * _indexMillisecondsPerRow + 0.5 * Stopwatch.GetElapsedTime(started).TotalMilliseconds / indexed);
         }
         catch (Exception error)
         {
@@ -146,8 +162,16 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             await Task.Delay(IndexDelay);
             return;
         }
-        if (indexed >= MaxIndexRows) return; // more to do; ingest gets its turn first
+        if (indexed >= maxRows)
+        {
+            _unindexedSince = Stopwatch.GetTimestamp(); // more to do: ingest gets its turn, the next step follows within IndexDelay
+            return;
+        }
         _unindexedSince = null;
+        // Lists showing a free-text search re-read now: the mail they were told of is searchable.
+        foreach (var (organizationId, environmentId) in _awaitingSearch)
+            _events.Publish(new MessagesSearchable(organizationId, environmentId));
+        _awaitingSearch.Clear();
         lock (_searchLock)
         {
             _searchableThroughCommit = commit;
@@ -170,6 +194,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             BatchSizes.Record(batch.Count);
             _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
+            foreach (var pending in batch) DeleteSealedFile(pending.Message);
         }
         catch (Exception batchError) when (batch.Count > 1)
         {
@@ -182,7 +207,14 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             _logger.LogError(error, "Could not store message {MessageId}.", batch[0].Message.Summary.Id);
             batch[0].Committed.TrySetException(error);
+            DeleteSealedFile(batch[0].Message);
         }
+    }
+
+    private void DeleteSealedFile(PreparedMessage message)
+    {
+        try { File.Delete(message.Content.Path); }
+        catch (IOException error) { _logger.LogWarning(error, "Could not delete {Path}.", message.Content.Path); }
     }
 
     private void Released(List<PendingWrite> batch)
@@ -193,6 +225,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             _usage.Added(summary.OrganizationId, summary.Size);
             pending.Committed.TrySetResult();
             _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id));
+            _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }
 

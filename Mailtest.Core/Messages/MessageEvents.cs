@@ -1,46 +1,158 @@
+using System.Threading.Channels;
+using Microsoft.Extensions.Logging;
+
 namespace Mailtest.Core.Messages;
 
 /// <summary>Something happened to captured mail; open inboxes and API streams react.</summary>
 public abstract record MessageEvent(Guid OrganizationId, Guid EnvironmentId);
 public sealed record MessageCaptured(Guid OrganizationId, Guid EnvironmentId, Guid MessageId) : MessageEvent(OrganizationId, EnvironmentId);
 public sealed record MessageDeleted(Guid OrganizationId, Guid EnvironmentId, Guid MessageId) : MessageEvent(OrganizationId, EnvironmentId);
-/// <summary>Several messages changed at once (mark all read, purge): reload.</summary>
+/// <summary>One message was marked read or unread: lists update that row in place.</summary>
+public sealed record MessageReadChanged(Guid OrganizationId, Guid EnvironmentId, Guid MessageId, bool IsRead) : MessageEvent(OrganizationId, EnvironmentId);
+/// <summary>Every message of the environment is read now ("mark all read"): lists update in place.</summary>
+public sealed record MessagesMarkedRead(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
+/// <summary>Many messages changed in a way a list cannot apply row by row (a purge, a delete by search): read again what is shown.</summary>
 public sealed record MessagesChanged(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
+/// <summary>Mail captured in the environment is now in the full-text index (it follows the commit by a fraction of a second): lists showing a search read again.</summary>
+public sealed record MessagesSearchable(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 
 /// <summary>
-/// The in-process bus: a singleton with disposable subscriptions. Handlers run off the publisher's
-/// path (ingest never waits for a slow browser), and one failing handler does not stop the others.
+/// The in-process bus: a singleton with disposable subscriptions. A subscriber names the
+/// environments it shows and receives events of those only. Each subscription has its own queue
+/// and delivers in publish order, off the publisher's path (ingest never waits for a slow browser);
+/// a handler that throws is logged and the subscription goes on with the next event.
 /// </summary>
-public sealed class MessageEvents
+public sealed class MessageEvents(ILogger<MessageEvents> logger)
 {
     private readonly Lock _gate = new();
-    private ImmutableHandlers _handlers = new([]);
+    // Copy-on-write: Publish reads without locking; subscribe and dispose replace the whole map.
+    private volatile Routes _routes = new(new Dictionary<Guid, MessageSubscription[]>(), []);
 
-    public IDisposable Subscribe(Func<MessageEvent, Task> handler)
+    /// <summary>
+    /// Events of <paramref name="environmentIds"/> only. The caller passes environments the subscriber
+    /// may read; to follow another set, dispose and subscribe again.
+    /// </summary>
+    public MessageSubscription Subscribe(IEnumerable<Guid> environmentIds, Func<MessageEvent, CancellationToken, Task> handler)
     {
-        lock (_gate) _handlers = new([.. _handlers.Items, handler]);
-        return new Subscription(this, handler);
+        Guid[] shown = [.. environmentIds.Distinct()];
+        var subscription = new MessageSubscription(this, shown, handler, logger);
+        lock (_gate)
+        {
+            var byEnvironment = new Dictionary<Guid, MessageSubscription[]>(_routes.ByEnvironment);
+            foreach (var environmentId in shown)
+                byEnvironment[environmentId] = byEnvironment.TryGetValue(environmentId, out var existing) ? [.. existing, subscription] : [subscription];
+            _routes = _routes with { ByEnvironment = byEnvironment };
+        }
+        subscription.Start();
+        return subscription;
+    }
+
+    /// <summary>
+    /// Every environment's events, for server-side consumers that are not a reader (the cluster
+    /// bridge, webhooks). Anything that shows mail to a person subscribes per environment.
+    /// </summary>
+    public MessageSubscription SubscribeToAll(Func<MessageEvent, CancellationToken, Task> handler)
+    {
+        var subscription = new MessageSubscription(this, null, handler, logger);
+        lock (_gate) _routes = _routes with { Everything = [.. _routes.Everything, subscription] };
+        subscription.Start();
+        return subscription;
     }
 
     public void Publish(MessageEvent messageEvent)
     {
-        foreach (var handler in _handlers.Items)
-            _ = Task.Run(async () =>
+        var routes = _routes;
+        if (routes.ByEnvironment.TryGetValue(messageEvent.EnvironmentId, out var subscribers))
+            foreach (var subscription in subscribers) subscription.Enqueue(messageEvent);
+        foreach (var subscription in routes.Everything) subscription.Enqueue(messageEvent);
+    }
+
+    /// <summary>How many subscriptions receive this environment's events (tests and diagnostics).</summary>
+    public int SubscriberCount(Guid environmentId) =>
+        (_routes.ByEnvironment.TryGetValue(environmentId, out var subscribers) ? subscribers.Length : 0) + _routes.Everything.Length;
+
+    internal void Remove(MessageSubscription subscription)
+    {
+        lock (_gate)
+        {
+            if (subscription.EnvironmentIds is null)
             {
-                try { await handler(messageEvent); }
-                catch (Exception) { /* a closed circuit or stream; the subscriber unsubscribes on dispose */ }
-            });
+                _routes = _routes with { Everything = [.. _routes.Everything.Where(s => s != subscription)] };
+                return;
+            }
+            var byEnvironment = new Dictionary<Guid, MessageSubscription[]>(_routes.ByEnvironment);
+            foreach (var environmentId in subscription.EnvironmentIds)
+            {
+                if (!byEnvironment.TryGetValue(environmentId, out var existing)) continue;
+                MessageSubscription[] remaining = [.. existing.Where(s => s != subscription)];
+                if (remaining.Length == 0) byEnvironment.Remove(environmentId);
+                else byEnvironment[environmentId] = remaining;
+            }
+            _routes = _routes with { ByEnvironment = byEnvironment };
+        }
     }
 
-    private void Unsubscribe(Func<MessageEvent, Task> handler)
+    private sealed record Routes(IReadOnlyDictionary<Guid, MessageSubscription[]> ByEnvironment, MessageSubscription[] Everything);
+}
+
+/// <summary>
+/// One subscriber's queue and delivery loop. Disposing stops delivery and cancels the token the
+/// running handler was given; <see cref="DisposeAsync"/> also waits for that handler to return
+/// (so never await it from inside the handler).
+/// </summary>
+public sealed class MessageSubscription : IDisposable, IAsyncDisposable
+{
+    private readonly MessageEvents _events;
+    private readonly Func<MessageEvent, CancellationToken, Task> _handler;
+    private readonly ILogger _logger;
+    private readonly Channel<MessageEvent> _queue = Channel.CreateUnbounded<MessageEvent>(new() { SingleReader = true });
+    private readonly CancellationTokenSource _stopped = new();
+    private Task _delivery = Task.CompletedTask;
+
+    internal MessageSubscription(MessageEvents events, IReadOnlyList<Guid>? environmentIds, Func<MessageEvent, CancellationToken, Task> handler, ILogger logger)
     {
-        lock (_gate) _handlers = new([.. _handlers.Items.Where(h => h != handler)]);
+        _events = events;
+        EnvironmentIds = environmentIds;
+        _handler = handler;
+        _logger = logger;
     }
 
-    private sealed record ImmutableHandlers(Func<MessageEvent, Task>[] Items);
+    /// <summary>The environments this subscription receives; null for all.</summary>
+    public IReadOnlyList<Guid>? EnvironmentIds { get; }
 
-    private sealed class Subscription(MessageEvents events, Func<MessageEvent, Task> handler) : IDisposable
+    internal void Start() => _delivery = Task.Run(DeliverAsync);
+
+    internal void Enqueue(MessageEvent messageEvent) => _queue.Writer.TryWrite(messageEvent);
+
+    private async Task DeliverAsync()
     {
-        public void Dispose() => events.Unsubscribe(handler);
+        var stopped = _stopped.Token;
+        try
+        {
+            await foreach (var messageEvent in _queue.Reader.ReadAllAsync(stopped))
+            {
+                try { await _handler(messageEvent, stopped); }
+                catch (OperationCanceledException) when (stopped.IsCancellationRequested) { return; }
+                catch (Exception exception)
+                {
+                    _logger.LogError(exception, "A subscriber failed to handle {Event} of environment {EnvironmentId}; it keeps receiving later events.",
+                        messageEvent.GetType().Name, messageEvent.EnvironmentId);
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stopped.IsCancellationRequested) { }
+    }
+
+    public void Dispose()
+    {
+        _events.Remove(this);
+        _queue.Writer.TryComplete();
+        if (!_stopped.IsCancellationRequested) _stopped.Cancel();
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        Dispose();
+        await _delivery;
     }
 }

@@ -6,8 +6,9 @@ namespace Mailtest.Core.Messages;
 /// <summary>
 /// What the free-text search reads for one message: subject, sender, recipients and body text in one
 /// column. Kept apart from <see cref="CapturedMessage"/> so summaries stay small. The full-text index
-/// over <see cref="Text"/> is created by the SearchIndex migration: a PostgreSQL pg_trgm GIN index,
-/// or a SQLite FTS5 trigram table (<see cref="MessageSearchIndexRow"/>) kept in sync by triggers.
+/// over <see cref="Text"/>: a PostgreSQL pg_trgm GIN index (SearchIndex migration), or a SQLite FTS5
+/// trigram table (<see cref="MessageSearchIndexRow"/>, SearchIndexDeferred migration) that the ingest
+/// writer fills right after each commit; a delete trigger removes entries. Rows are never updated.
 /// </summary>
 public sealed class MessageSearchEntry
 {

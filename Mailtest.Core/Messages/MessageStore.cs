@@ -18,10 +18,22 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         var environmentIds = query.EnvironmentIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
-        var messages = db.Messages.AsNoTracking().Where(m => environmentIds.Contains(m.EnvironmentId));
-        messages = await MessageSearchFilter.ApplyAsync(messages, SearchQuery.Parse(query.Search), db, cancellationToken);
-        if (query.After is { } after)
-            messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
+        IQueryable<CapturedMessage> Scope(IQueryable<CapturedMessage> messages)
+        {
+            // One environment (the usual inbox): equality, so PostgreSQL walks the (environment, time)
+            // index newest first; `= ANY(array)` cannot give that order and sorts the whole environment.
+            if (environmentIds.Count == 1)
+            {
+                var environmentId = environmentIds[0];
+                messages = messages.Where(m => m.EnvironmentId == environmentId);
+            }
+            else messages = messages.Where(m => environmentIds.Contains(m.EnvironmentId));
+            if (query.After is { } after)
+                messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
+            return messages;
+        }
+        var messages = await MessageSearchFilter.ApplyAsync(db, Scope, SearchQuery.Parse(query.Search), cancellationToken);
+        if (messages is null) return new MessagePage([], null);
 
         var items = await messages
             .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id)
@@ -47,11 +59,10 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
     {
         var allowed = environmentIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var sealedContent = await db.MessageContents
-            .Where(c => c.MessageId == messageId && db.Messages.Any(m => m.Id == messageId && allowed.Contains(m.EnvironmentId)))
-            .Select(c => c.Sealed)
-            .SingleOrDefaultAsync(cancellationToken);
-        return sealedContent is null ? null : seal.Open(sealedContent, messageId);
+        if (!await db.Messages.AnyAsync(m => m.Id == messageId && allowed.Contains(m.EnvironmentId), cancellationToken)) return null;
+        // Streamed: read from the database, decrypted and decompressed chunk by chunk as the caller reads.
+        var sealedContent = await SealedContentReader.OpenAsync(db, messageId, cancellationToken);
+        return sealedContent is null ? null : await seal.OpenAsync(sealedContent, messageId, cancellationToken);
     }
 
     public async Task SetReadAsync(Guid messageId, bool isRead, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)
@@ -62,7 +73,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         if (owner is null) return;
         var changed = await db.Messages.Where(m => m.Id == messageId && m.IsRead != isRead)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.IsRead, isRead), cancellationToken);
-        if (changed > 0) events.Publish(new MessagesChanged(owner.OrganizationId, owner.EnvironmentId));
+        if (changed > 0) events.Publish(new MessageReadChanged(owner.OrganizationId, owner.EnvironmentId, messageId, isRead));
     }
 
     public async Task MarkAllReadAsync(IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)
@@ -74,7 +85,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         await db.Messages.Where(m => allowed.Contains(m.EnvironmentId) && !m.IsRead)
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.IsRead, true), cancellationToken);
         foreach (var environment in touched)
-            events.Publish(new MessagesChanged(environment.OrganizationId, environment.EnvironmentId));
+            events.Publish(new MessagesMarkedRead(environment.OrganizationId, environment.EnvironmentId));
     }
 
     public async Task<bool> DeleteAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)

@@ -68,7 +68,14 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         Bind(_insertMessage, transaction,
             id, Text(m.OrganizationId), Text(m.EnvironmentId), Text(m.ReceivedUtc), m.EnvelopeFrom, m.EnvelopeTo,
             m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0);
-        Bind(_insertContent, transaction, id, message.Content.Sealed);
+        // The sealed message streams from its file into space reserved with zeroblob(): never whole in memory.
+        _insertContent.Transaction = transaction;
+        _insertContent.Parameters[0].Value = id;
+        _insertContent.Parameters[1].Value = message.Content.Length;
+        var rowId = (long)_insertContent.ExecuteScalar()!;
+        using (var source = new FileStream(message.Content.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
+        using (var blob = new SqliteBlob(transaction.Connection!, "MessageContents", "Sealed", rowId))
+            source.CopyTo(blob, 64 * 1024);
         Bind(_insertSearchText, transaction, id, message.SearchText);
         foreach (var a in m.Attachments)
             Bind(_insertAttachment, transaction, id, a.PartPath, a.FileName, a.ContentType, a.ContentId, a.IsInline ? 1 : 0, a.Size);
@@ -101,7 +108,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
                 "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead")
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
             """, 15);
-        _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, $2)""", 2);
+        _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, zeroblob($2)) RETURNING rowid""", 2);
         _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2)""", 2);
         _insertAttachment = Prepare(connection, """
             INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")

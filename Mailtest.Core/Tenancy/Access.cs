@@ -32,8 +32,28 @@ internal sealed class ProjectGrantConfiguration : IEntityTypeConfiguration<Proje
     }
 }
 
-/// <summary>Who is asking: a signed-in user or an API token's owner.</summary>
-public sealed record Caller(Guid UserId, string Email, bool IsPlatformAdmin, string? RemoteAddress = null);
+/// <summary>Who is asking: a signed-in user, a user token's owner, or an environment API token.</summary>
+public sealed record Caller(Guid UserId, string Email, bool IsPlatformAdmin, string? RemoteAddress = null)
+{
+    /// <summary>Set when the caller is an environment API token rather than a user (then <see cref="UserId"/> is empty).</summary>
+    public EnvironmentTokenGrant? EnvironmentToken { get; init; }
+
+    public static Caller ForEnvironmentToken(EnvironmentTokenGrant grant, string? remoteAddress = null) =>
+        new(Guid.Empty, "API token " + grant.Label, false, remoteAddress) { EnvironmentToken = grant };
+}
+
+/// <summary>An environment API token: one environment's mail, with a scope.</summary>
+/// <param name="Label">Name and prefix, for the audit log (never the token).</param>
+public sealed record EnvironmentTokenGrant(Guid TokenId, Guid EnvironmentId, ApiTokenScope Scope, string Label);
+
+/// <summary>What a caller wants to do with an environment's captured mail.</summary>
+public enum MailAccess
+{
+    /// <summary>List, search, read, wait for, stream.</summary>
+    Read = 0,
+    /// <summary>Delete, mark read/unread, add messages.</summary>
+    Change = 1,
+}
 
 /// <summary>The caller may not do this (HTTP 403); the message says why in words a person can act on.</summary>
 public sealed class AccessDeniedException(string message) : Exception(message);
@@ -73,6 +93,8 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
     public async Task<IReadOnlyList<ProjectEnvironment>> ViewableEnvironmentsAsync(Caller caller, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (caller.EnvironmentToken is { } token)
+            return await TokenEnvironment(db, token).Include(e => e.Project!).ThenInclude(p => p.Organization).AsNoTracking().ToListAsync(cancellationToken);
         return await VisibleEnvironments(db, caller.UserId, ProjectPermission.MailtestView)
             .Include(e => e.Project!).ThenInclude(p => p.Organization)
             .AsNoTracking()
@@ -95,6 +117,12 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
     public async Task<ProjectEnvironment> RequireAsync(Caller caller, Guid environmentId, ProjectPermission permission, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (caller.EnvironmentToken is { } token)
+        {
+            if (permission == ProjectPermission.MailtestManage)
+                throw new AccessDeniedException(EnvironmentTokenCannotManage);
+            return await RequireTokenAsync(db, token, environmentId, cancellationToken);
+        }
         var environment = await VisibleEnvironments(db, caller.UserId, ProjectPermission.MailtestView)
             .Include(e => e.Project!).ThenInclude(p => p.Organization)
             .AsNoTracking()
@@ -105,6 +133,36 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
             throw new AccessDeniedException("You need the project.mailtest.manage permission on this project; ask an owner or admin of the organization.");
         return environment;
     }
+
+    /// <summary>
+    /// May the caller read (or change) this environment's captured mail? Members with
+    /// <c>project.mailtest.view</c> may do both, as in the inbox; an environment token may read its own
+    /// environment only, and change it only with the read-write scope. Checked on every request and on
+    /// every live event, so a revoked token or member stops at once.
+    /// </summary>
+    public async Task<ProjectEnvironment> RequireMailAsync(Caller caller, Guid environmentId, MailAccess access, CancellationToken cancellationToken = default)
+    {
+        if (access == MailAccess.Change && caller.EnvironmentToken is { Scope: ApiTokenScope.Read } token && token.EnvironmentId == environmentId)
+            throw new AccessDeniedException(ReadOnlyToken);
+        return await RequireAsync(caller, environmentId, ProjectPermission.MailtestView, cancellationToken);
+    }
+
+    public const string ReadOnlyToken = "This API token is read-only: deleting, marking or adding messages needs a read-write token.";
+    public const string EnvironmentTokenCannotManage =
+        "An environment API token reaches its environment's mail only; enabling, rotating or configuring Mailtest needs a member's token.";
+
+    private static async Task<ProjectEnvironment> RequireTokenAsync(MailtestDbContext db, EnvironmentTokenGrant token, Guid environmentId, CancellationToken cancellationToken)
+    {
+        if (environmentId != token.EnvironmentId)
+            throw new AccessDeniedException("This API token belongs to another environment; create a token on this environment's Mailtest tab.");
+        return await TokenEnvironment(db, token).Include(e => e.Project!).ThenInclude(p => p.Organization).AsNoTracking().SingleOrDefaultAsync(cancellationToken)
+            ?? throw new AccessDeniedException("This API token has been revoked.");
+    }
+
+    /// <summary>The token's environment while the token is not revoked.</summary>
+    private static IQueryable<ProjectEnvironment> TokenEnvironment(MailtestDbContext db, EnvironmentTokenGrant token) =>
+        db.Environments.Where(e => e.Id == token.EnvironmentId &&
+            db.ApiTokens.Any(t => t.Id == token.TokenId && t.EnvironmentId == e.Id && t.RevokedUtc == null));
 
     private static IQueryable<ProjectEnvironment> VisibleEnvironments(MailtestDbContext db, Guid userId, ProjectPermission permission)
     {

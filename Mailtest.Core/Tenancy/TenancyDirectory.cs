@@ -59,20 +59,6 @@ public sealed class TenancyDirectory(IDbContextFactory<MailtestDbContext> dbFact
         return organization;
     }
 
-    public async Task SetPlanAsync(Caller caller, Guid organizationId, Plan plan, CancellationToken cancellationToken = default)
-    {
-        RequirePlatformAdmin(caller);
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var organization = await db.Organizations.SingleOrDefaultAsync(o => o.Id == organizationId, cancellationToken)
-            ?? throw new NotFoundException("There is no such organization.");
-        if (organization.Plan == plan) return;
-        // A lower plan keeps the longer retention for a grace period: remember where it came from.
-        if (plan < organization.Plan) { organization.PreviousPlan = organization.Plan; organization.PlanChangedUtc = DateTime.UtcNow; }
-        else { organization.PreviousPlan = null; organization.PlanChangedUtc = null; }
-        organization.Plan = plan;
-        await db.SaveChangesAsync(cancellationToken);
-    }
-
     public async Task<UserAccount> CreateUserAsync(Caller caller, string email, string password, bool isPlatformAdmin, CancellationToken cancellationToken = default)
     {
         RequirePlatformAdmin(caller);

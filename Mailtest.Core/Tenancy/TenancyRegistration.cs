@@ -23,6 +23,7 @@ public static class TenancyRegistration
         builder.Services.AddSingleton<AccountSignIn>();
         builder.Services.AddSingleton<FirstRunSetup>();
         builder.Services.AddSingleton<ApiTokens>();
+        builder.Services.AddSingleton<LiveMailAccess>();
         builder.Services.AddHostedService<SetupFromConfiguration>();
         return builder;
     }

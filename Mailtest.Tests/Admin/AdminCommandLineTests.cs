@@ -61,6 +61,29 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task An_environment_token_created_on_the_command_line_reaches_that_environment_with_its_scope()
+    {
+        var org = Succeeded(await AdminAsync("org", "create", "Acme CI", "--plan", "Pro", "--json"));
+        var project = Succeeded(await AdminAsync("project", "create", org.Id.ToString(), "Webshop", "--json"));
+        var environment = Succeeded(await AdminAsync("env", "create", project.Id.ToString(), "Staging", "--kind", "staging", "--json"));
+
+        var created = Succeeded(await AdminAsync("token", "create", "--environment", environment.Id.ToString(), "--scope", "read", "--name", "GitLab CI", "--json"));
+        Assert.Equal((environment.Id, "read"), (created.Json.GetProperty("environmentId").GetGuid(), created.Json.GetProperty("scope").GetString()));
+        var token = created.Json.GetProperty("token").GetString()!;
+        var missing = await AdminAsync("token", "create", "--environment", Guid.NewGuid().ToString(), "--scope", "read-write", "--json");
+        Assert.Equal(1, missing.ExitCode);
+
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: _dataDirectory);
+        var holder = await core.Get<ApiTokens>().ResolveAsync(token);
+        Assert.Null(holder?.User);
+        Assert.Equal((environment.Id, ApiTokenScope.Read), (holder?.Environment?.EnvironmentId, holder?.Environment?.Scope));
+        await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+        var audit = await db.AuditEntries.SingleAsync(a => a.Action == AuditActions.EnvironmentTokenCreated && a.EnvironmentId == environment.Id);
+        Assert.Equal(AdminVerbs.Actor, audit.Actor);
+        Assert.Contains("GitLab CI", audit.Detail);
+    }
+
+    [Fact]
     public async Task An_installation_is_set_up_from_the_command_line_and_its_captured_mail_read_back()
     {
         var org = Succeeded(await AdminAsync("org", "create", "Acme Retail", "--plan", "Pro", "--json"));
@@ -121,6 +144,9 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
     [InlineData("member", "add", "8d0f8f9e-5c1b-4a5e-9d7e-1d2b3c4d5e6f", "a@example.com", "--role", "boss")]
     [InlineData("credentials", "issue", "8d0f8f9e-5c1b-4a5e-9d7e-1d2b3c4d5e6f", "--force")]
     [InlineData("messages", "shred", "8d0f8f9e-5c1b-4a5e-9d7e-1d2b3c4d5e6f")]
+    [InlineData("token", "create", "--environment", "8d0f8f9e-5c1b-4a5e-9d7e-1d2b3c4d5e6f", "--scope", "admin")]
+    [InlineData("token", "create", "--environment", "8d0f8f9e-5c1b-4a5e-9d7e-1d2b3c4d5e6f")]   // --scope missing
+    [InlineData("token", "create", "a@example.com", "--scope", "read")]                          // scope without environment
     [InlineData("frobnicate")]
     public async Task Wrong_arguments_print_the_usage_on_stderr_and_exit_2(params string[] args)
     {

@@ -3,6 +3,7 @@ using System.Text;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
 using Mailtest.Tests.Data;
@@ -221,9 +222,28 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
     }
 
     [Fact]
-    public async Task An_organization_at_its_message_cap_gets_452()
+    public async Task An_organization_at_its_message_cap_gets_452_until_the_purge_it_triggers_frees_room()
     {
-        var (_, credential) = await EnabledAsync(Plan.Starter);
+        var (environment, credential) = await EnabledAsync(Plan.Starter);
+        var mailbox = (await LoginAsync(credential.Username, credential.Password)).Mailbox!;
+        // Filled behind SMTP's back, so nothing has started a purge yet.
+        var oldest = await _core.IngestAsync(environment, SampleMail.Plain("Message 0"));
+        for (var i = 1; i < CaptureCore.StarterMessageCap; i++)
+            await _core.IngestAsync(environment, SampleMail.Plain($"Message {i}"));
+
+        Assert.Equal("452 4.3.1 Insufficient system storage", (await MailFromAsync(mailbox, null)).ToString());
+
+        // The 452 started a purge of the oldest message (headroom: 95 % of 3 leaves 2); the next MAIL FROM is accepted.
+        await _core.Get<CapPurgeTrigger>().IdleAsync();
+        Assert.Null(await MailFromAsync(mailbox, null));
+        Assert.Equal(CaptureCore.StarterMessageCap - 1, await _core.Get<IMessageStore>().CountAsync(environment.Id));
+        Assert.Null(await _core.Get<IMessageStore>().GetAsync(oldest, [environment.Id]));
+    }
+
+    [Fact]
+    public async Task A_message_that_fills_the_cap_starts_the_purge_before_the_next_MAIL_FROM()
+    {
+        var (environment, credential) = await EnabledAsync(Plan.Starter);
         var mailbox = (await LoginAsync(credential.Username, credential.Password)).Mailbox!;
         for (var i = 0; i < CaptureCore.StarterMessageCap; i++)
         {
@@ -231,17 +251,18 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
             Assert.Equal(250, (await DeliverAsync(mailbox, SampleMail.Plain($"Message {i}"), "x@example.com")).Code);
         }
 
-        Assert.Equal("452 4.3.1 Insufficient system storage", (await MailFromAsync(mailbox, null)).ToString());
+        await _core.Get<CapPurgeTrigger>().IdleAsync();
+        Assert.Null(await MailFromAsync(mailbox, null));
+        var subjects = (await _core.Get<IMessageStore>().ListAsync(new MessageListQuery([environment.Id]))).Items.Select(m => m.Subject);
+        Assert.Equal(["Message 2", "Message 1"], subjects);
     }
 
     [Fact]
-    public async Task An_organization_at_its_storage_cap_gets_452()
+    public async Task A_message_larger_than_the_storage_cap_gets_452()
     {
         var (_, credential) = await EnabledAsync(Plan.Starter);
         var mailbox = (await LoginAsync(credential.Username, credential.Password)).Mailbox!;
 
         Assert.Equal("452 4.3.1 Insufficient system storage", (await MailFromAsync(mailbox, CaptureCore.StarterStorageCap + 1)).ToString());
-        Assert.Equal(250, (await DeliverAsync(mailbox, SampleMail.Plain("Big", new string('x', 21_000)), "x@example.com")).Code);
-        Assert.Equal("452 4.3.1 Insufficient system storage", (await MailFromAsync(mailbox, null)).ToString());
     }
 }

@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
@@ -60,6 +61,7 @@ public sealed class CoreServices : IAsyncDisposable
         builder.AddTenancy();
         builder.AddMessageStore();
         builder.AddCapture();
+        builder.Services.AddRetention();
         configure?.Invoke(builder.Services);
         var host = builder.Build();
         await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();

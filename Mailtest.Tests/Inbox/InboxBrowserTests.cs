@@ -1,6 +1,7 @@
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Playwright;
 using MimeKit;
+using Mailtest.Web.Inbox;
 
 namespace Mailtest.Tests.Inbox;
 
@@ -180,15 +181,18 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
         Assert.Equal("inbox-search", await page.EvaluateAsync<string>("() => document.activeElement.id"));
         await page.Keyboard.PressAsync("End");
         await page.Keyboard.TypeAsync("d?");
-        // Each keystroke's input event re-renders the box on the server: wait for the last one to settle.
-        await Assertions.Expect(page.Locator("#inbox-search")).ToHaveValueAsync($"{token}d?");
+        Assert.Equal($"{token}d?", await page.Locator("#inbox-search").InputValueAsync());
         await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToHaveCountAsync(0);
         await Assertions.Expect(page.Locator("#inbox-help-dialog")).ToHaveCountAsync(0);
+        // The typed text was searched for: nothing matches, and the selection went with the list.
+        await ExpectSubjectsAsync(page);
         await page.Locator("#inbox-search").FillAsync(token);
         await ExpectSubjectsAsync(page, $"Newest {token}", $"Middle {token}", $"Oldest {token}");
         await BlurAsync(page);
 
-        await page.Keyboard.PressAsync("j"); // Middle
+        await page.Keyboard.PressAsync("j");
+        await Assertions.Expect(selected).ToHaveTextAsync($"Newest {token}");
+        await page.Keyboard.PressAsync("j");
         await Assertions.Expect(selected).ToHaveTextAsync($"Middle {token}");
         await page.Keyboard.PressAsync("d");
         await Assertions.Expect(page.Locator("#inbox-delete-dialog")).ToContainTextAsync($"Middle {token}");
@@ -240,5 +244,90 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
         var options = await page.Locator("#inbox-environment option").AllInnerTextsAsync();
         Assert.DoesNotContain(options, o => o.Contains("Secret") || o == "Staging" && options.Count(x => x == "Staging") > 1);
         Assert.Equal(["Acme / Shop"], await page.Locator("#inbox-environment optgroup").EvaluateAllAsync<string[]>("gs => gs.map(g => g.label)"));
+    }
+
+    [Fact]
+    public async Task Forty_characters_typed_fast_are_exactly_what_the_box_holds_and_searches_for()
+    {
+        var typed = (Guid.NewGuid().ToString("N") + Guid.NewGuid().ToString("N"))[..40];
+        await site.SendAsync(site.Staging, Mail($"Typed {typed}"));
+        await site.SendAsync(site.Staging, Mail($"Typed {typed[..20]}")); // matches while typing, not once all 40 are in
+        await using var context = await chromium.NewContextAsync();
+        var page = (await OpenInboxAsync(context)).Page;
+        var box = page.Locator("#inbox-search");
+        await box.FocusAsync();
+
+        // No pause between keys: each input event reaches the server while it re-renders after the one before.
+        await page.Keyboard.TypeAsync(typed);
+
+        await ExpectSubjectsAsync(page, $"Typed {typed}");
+        Assert.Equal(typed, await box.InputValueAsync());
+    }
+
+    [Fact]
+    public async Task Opening_an_unread_message_below_load_older_keeps_both_tabs_lists_and_selections()
+    {
+        var token = Token();
+        await site.SendAllAsync(site.Staging, Enumerable.Range(0, InboxState.PageSize + 5).Select(i => Mail($"Page {token} {i:000}")));
+        var newest = $"Page {token} {InboxState.PageSize + 4:000}";
+        await site.SendAsync(site.Staging, Mail("Newer, not searched for")); // so the search visibly narrows the list
+        await using var context = await chromium.NewContextAsync();
+        var first = await site.SignInToInboxAsync(context);
+        var second = await context.NewPageAsync(); // a second tab of the same reader
+        await second.GotoAsync(site.InboxAddress.ToString());
+        await second.Locator("#inbox[data-interactive=true]").WaitForAsync(new() { Timeout = Wait });
+        foreach (var page in new[] { first, second })
+        {
+            await SearchAsync(page, token);
+            await UntilAsync(async () => (await SubjectsAsync(page)) is { Count: > 0 } shown && shown.All(subject => subject.Contains(token)));
+            if (page == second)
+            {
+                await Row(second, newest).ClickAsync(); // the colleague's tab has a message open
+                await Assertions.Expect(second.Locator(".inbox-preview__subject")).ToHaveTextAsync(newest);
+            }
+            await page.Locator("#inbox-load-more").ClickAsync();
+            await page.Locator("#inbox-load-more").WaitForAsync(new() { State = WaitForSelectorState.Detached, Timeout = Wait });
+        }
+
+        var oldest = $"Page {token} 000";
+        await ScrollToAsync(first, oldest);
+        Assert.Equal("true", await Row(first, oldest).GetAttributeAsync("data-unread"));
+        await Row(first, oldest).ClickAsync();
+
+        await Assertions.Expect(first.Locator(".inbox-preview__subject")).ToHaveTextAsync(oldest);
+        await Assertions.Expect(Row(first, oldest)).ToHaveAttributeAsync("data-unread", "false");
+        await Assertions.Expect(first.Locator(".inbox-message--selected .inbox-message__subject")).ToHaveTextAsync(oldest);
+        await ScrollToAsync(second, oldest);
+        Assert.Equal(oldest, (await SubjectsAsync(second))[^1]);
+        await Assertions.Expect(Row(second, oldest)).ToHaveAttributeAsync("data-unread", "false");
+        await Assertions.Expect(second.Locator(".inbox-preview__subject")).ToHaveTextAsync(newest);
+        foreach (var page in new[] { first, second })
+            await Assertions.Expect(page.Locator("#inbox-load-more")).ToHaveCountAsync(0); // still every page, not page 1 again
+        await Assertions.Expect(first.Locator(".inbox-preview__subject")).ToHaveTextAsync(oldest);
+        // The read state is the store's, not just the page's.
+        Assert.True((await site.Store.GetAsync((await site.FindAsync(site.Staging, oldest)).Id, [site.Staging.Id]))!.IsRead);
+    }
+
+    private static async Task UntilAsync(Func<Task<bool>> condition)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!await condition())
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the inbox did not get there within 10 s");
+            await Task.Delay(50);
+        }
+    }
+
+    /// <summary>Scrolls the (virtualized) list down until the row with this subject is rendered.</summary>
+    private static async Task ScrollToAsync(IPage page, string subject)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (await Row(page, subject).CountAsync() == 0 && DateTime.UtcNow < deadline)
+        {
+            // Virtualize renders the rows near the visible part once it sees the scroll.
+            await page.Locator(".inbox-list").EvaluateAsync("list => list.scrollTop = list.scrollHeight");
+            await page.WaitForTimeoutAsync(50);
+        }
+        await Row(page, subject).ScrollIntoViewIfNeededAsync(new() { Timeout = Wait });
     }
 }

@@ -97,16 +97,34 @@ public sealed class InboxSite : IAsyncLifetime
 
     public string UsernameOf(ProjectEnvironment environment) => _credentials[environment.Id].Username;
 
-    /// <summary>Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted (durable).</summary>
+    /// <summary>
+    /// Sends a message into an environment over SMTP (STARTTLS, AUTH) and returns once it is accepted
+    /// (durable) and free-text search finds it (the index follows the commit by a moment).
+    /// </summary>
     public async Task SendAsync(ProjectEnvironment environment, MimeMessage message, IEnumerable<string>? envelopeRecipients = null)
     {
-        var credential = _credentials[environment.Id];
-        using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true }; // the generated self-signed certificate
-        await client.ConnectAsync("127.0.0.1", Services.GetRequiredService<SmtpListeners>().StartTls!.Port, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync(credential.Username, credential.Password);
+        using var client = await ConnectAsync(environment);
         var recipients = (envelopeRecipients ?? message.To.Mailboxes.Select(m => m.Address)).Select(a => new MailboxAddress("", a));
         await client.SendAsync(message, message.From.Mailboxes.First(), recipients);
         await client.DisconnectAsync(true);
+        await Services.GetRequiredService<IngestWriter>().WaitUntilSearchableAsync();
+    }
+
+    /// <summary>Sends several messages, in order, over one SMTP session.</summary>
+    public async Task SendAllAsync(ProjectEnvironment environment, IEnumerable<MimeMessage> messages)
+    {
+        using var client = await ConnectAsync(environment);
+        foreach (var message in messages) await client.SendAsync(message);
+        await client.DisconnectAsync(true);
+    }
+
+    private async Task<SmtpClient> ConnectAsync(ProjectEnvironment environment)
+    {
+        var credential = _credentials[environment.Id];
+        var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true }; // the generated self-signed certificate
+        await client.ConnectAsync("127.0.0.1", Services.GetRequiredService<SmtpListeners>().StartTls!.Port, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(credential.Username, credential.Password);
+        return client;
     }
 
     /// <summary>The captured message with this subject (the store's own search), for tests that need its id.</summary>

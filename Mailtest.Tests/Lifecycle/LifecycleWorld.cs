@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
@@ -47,6 +48,7 @@ public sealed class LifecycleWorld : IAsyncLifetime
         builder.AddTenancy();
         builder.AddMessageStore();
         builder.AddCapture();
+        builder.Services.AddRetention();
         builder.AddMailtestLifecycle();
         builder.Services.AddSingleton<IOdooMailRouting>(Odoo);
         _host = builder.Build();

@@ -1,3 +1,4 @@
+using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
@@ -22,11 +23,11 @@ public sealed class TenancyDirectoryTests(PostgresServer postgres) : IAsyncLifet
         var adminCaller = new Caller(admin.Id, admin.Email, true);
 
         await Assert.ThrowsAsync<AccessDeniedException>(() => Directory.CreateOrganizationAsync(scene.Owner, "Mine", Plan.Agency, scene.Owner.Email));
-        await Assert.ThrowsAsync<AccessDeniedException>(() => Directory.SetPlanAsync(scene.Owner, scene.Organization.Id, Plan.Agency));
+        await Assert.ThrowsAsync<AccessDeniedException>(() => _world.Services.GetRequiredService<PlanChanges>().ChangeAsync(scene.Owner, scene.Organization.Id, Plan.Agency));
         await Assert.ThrowsAsync<TenancyException>(() => Directory.CreateOrganizationAsync(adminCaller, "Ghost", Plan.Pro, "nobody@example.test"));
 
         var created = await Directory.CreateOrganizationAsync(adminCaller, "Second client", Plan.Pro, scene.Owner.Email);
-        await Directory.SetPlanAsync(adminCaller, created.Id, Plan.Starter);
+        await _world.Services.GetRequiredService<PlanChanges>().ChangeAsync(adminCaller, created.Id, Plan.Starter);
 
         var mine = await Directory.MyOrganizationsAsync(scene.Owner);
         Assert.Contains(mine, o => o.Id == created.Id && o.Role == OrganizationRole.Owner && o.Plan == Plan.Starter);

@@ -67,6 +67,38 @@ public abstract class MessageStoreContract(CoreServices core)
     }
 
     [Fact]
+    public async Task A_message_of_many_chunks_round_trips_and_one_sealed_before_chunking_still_opens()
+    {
+        var environment = await core.CreateEnvironmentAsync();
+        // Random bytes do not compress: the sealed message spans several chunks.
+        var large = Encoding.ASCII.GetBytes(SampleMail.Plain("Export", Convert.ToBase64String(RandomNumberGenerator.GetBytes(400_000), Base64FormattingOptions.InsertLineBreaks)));
+        var largeId = await core.IngestAsync(environment, large, "a@example.com", ["b@example.com"]);
+        Assert.Equal(large, await ReadRawAsync(largeId, environment.Id));
+
+        // A message stored before chunked sealing: Brotli, then one AES-GCM block (version byte 1).
+        var earlier = Encoding.UTF8.GetBytes(SampleMail.Plain("Stored last year", "Before chunks."));
+        var earlierId = await core.IngestAsync(environment, earlier, "a@example.com", ["b@example.com"]);
+        using (var compressed = new MemoryStream())
+        {
+            using (var brotli = new BrotliStream(compressed, CompressionLevel.Fastest, leaveOpen: true)) brotli.Write(earlier);
+            var oldFormat = core.Get<Mailtest.Core.Security.SecretBox>().Seal(compressed.ToArray(), earlierId.ToByteArray());
+            Assert.Equal(1, oldFormat[0]);
+            await using var db = Db();
+            await db.MessageContents.Where(c => c.MessageId == earlierId).ExecuteUpdateAsync(s => s.SetProperty(c => c.Sealed, oldFormat));
+        }
+        Assert.Equal(earlier, await ReadRawAsync(earlierId, environment.Id));
+    }
+
+    private async Task<byte[]> ReadRawAsync(Guid id, Guid environmentId)
+    {
+        await using var raw = await Store.OpenRawAsync(id, [environmentId]);
+        Assert.NotNull(raw);
+        using var copy = new MemoryStream();
+        await raw.CopyToAsync(copy);
+        return copy.ToArray();
+    }
+
+    [Fact]
     public async Task Altered_ciphertext_is_refused_rather_than_served()
     {
         var environment = await core.CreateEnvironmentAsync();
@@ -242,7 +274,7 @@ public abstract class MessageStoreContract(CoreServices core)
         var first = await core.IngestAsync(environment, SampleMail.Plain("One", "unique-word-kestrel"));
         var second = await core.IngestAsync(environment, SampleMail.Plain("Two"));
         var deleted = new TaskCompletionSource<MessageDeleted>(TaskCreationOptions.RunContinuationsAsynchronously);
-        using var subscription = core.Get<MessageEvents>().Subscribe(e =>
+        using var subscription = core.Get<MessageEvents>().Subscribe([environment.Id], (e, _) =>
         {
             if (e is MessageDeleted d && d.MessageId == first) deleted.TrySetResult(d);
             return Task.CompletedTask;
@@ -296,7 +328,7 @@ public abstract class MessageStoreContract(CoreServices core)
         var writer = core.Get<IngestWriter>();
         var commitsBefore = writer.CommitCount;
         var captured = new System.Collections.Concurrent.ConcurrentBag<Guid>();
-        using var subscription = core.Get<MessageEvents>().Subscribe(e =>
+        using var subscription = core.Get<MessageEvents>().Subscribe([environment.Id], (e, _) =>
         {
             if (e is MessageCaptured c && c.EnvironmentId == environment.Id) captured.Add(c.MessageId);
             return Task.CompletedTask;

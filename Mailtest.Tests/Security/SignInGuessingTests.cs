@@ -2,6 +2,7 @@ using Mailtest.Core.Audit;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Accounts;
 using Mailtest.Tests.Infrastructure;
+using Mailtest.Tests.Smtp.Fakes;
 using Microsoft.AspNetCore.Identity;
 using Microsoft.Extensions.DependencyInjection;
 
@@ -21,7 +22,13 @@ public sealed class SignInGuessingTests : IAsyncLifetime
     public async ValueTask InitializeAsync() =>
         _host = await MailtestTestHost.StartAsync(
             new Dictionary<string, string?> { ["Mailtest:Web:KnownProxies:0"] = "127.0.0.1" },
-            builder => builder.Services.AddSingleton<IPasswordHasher<UserAccount>>(_hasher));
+            builder =>
+            {
+                builder.Services.AddSingleton<IPasswordHasher<UserAccount>>(_hasher);
+                // The throttle's clock stands still: an address's wait cannot run out between two requests
+                // of a slow test run (the wait is what is asserted, not how long it lasts).
+                builder.Services.AddSingleton(new SignInThrottle(new ManualTimeProvider()));
+            });
 
     public async ValueTask DisposeAsync() => await _host.DisposeAsync();
 

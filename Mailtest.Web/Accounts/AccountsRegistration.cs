@@ -10,13 +10,14 @@ public static class AccountsRegistration
 {
     public const string SignInPath = "/signin";
     public const string SetupPath = "/setup";
+    public const string CookieName = "mailtest.auth";
 
     public static WebApplicationBuilder AddAccounts(this WebApplicationBuilder builder)
     {
         builder.Services.AddAuthentication(CookieAuthenticationDefaults.AuthenticationScheme)
             .AddCookie(options =>
             {
-                options.Cookie.Name = "mailtest.auth";
+                options.Cookie.Name = CookieName;
                 options.Cookie.HttpOnly = true;
                 options.Cookie.SameSite = SameSiteMode.Lax;
                 options.Cookie.SecurePolicy = CookieSecurePolicy.SameAsRequest; // self-installs may start on plain HTTP

@@ -8,6 +8,7 @@ namespace Mailtest.Web.Accounts;
 public static class CallerClaims
 {
     public const string PlatformAdmin = "mailtest:platform-admin";
+    private const string EnvironmentTokenId = "mailtest:environment-token", TokenEnvironment = "mailtest:token-environment", TokenScope = "mailtest:token-scope";
     /// <summary>The user's security stamp when the cookie was minted (see <see cref="AccessSnapshot.AcceptsSession"/>).</summary>
     public const string SecurityStamp = "mailtest:security-stamp";
 
@@ -20,6 +21,14 @@ public static class CallerClaims
         .. user.IsPlatformAdmin ? new[] { new Claim(PlatformAdmin, "true") } : [],
     ];
 
+    /// <summary>An environment API token: no user, one environment, a scope.</summary>
+    public static IEnumerable<Claim> For(EnvironmentTokenGrant token) =>
+    [
+        new(EnvironmentTokenId, token.TokenId.ToString()),
+        new(TokenEnvironment, token.EnvironmentId.ToString()),
+        new(TokenScope, token.Scope.ToString()),
+        new(ClaimTypes.Name, token.Label),
+    ];
     /// <summary>True while the session this principal came from is still good (same stamp, account active).</summary>
     public static async ValueTask<bool> IsCurrentSessionAsync(ClaimsPrincipal principal, CurrentAccess access, CancellationToken cancellationToken)
     {
@@ -31,6 +40,10 @@ public static class CallerClaims
     public static Caller? ToCaller(ClaimsPrincipal principal, string? remoteAddress = null)
     {
         if (principal.Identity?.IsAuthenticated != true) return null;
+        if (Guid.TryParse(principal.FindFirstValue(EnvironmentTokenId), out var tokenId) &&
+            Guid.TryParse(principal.FindFirstValue(TokenEnvironment), out var environmentId) &&
+            Enum.TryParse<ApiTokenScope>(principal.FindFirstValue(TokenScope), out var scope))
+            return Caller.ForEnvironmentToken(new EnvironmentTokenGrant(tokenId, environmentId, scope, principal.FindFirstValue(ClaimTypes.Name) ?? ""), remoteAddress);
         if (!Guid.TryParse(principal.FindFirstValue(ClaimTypes.NameIdentifier), out var userId)) return null;
         return new Caller(userId, principal.FindFirstValue(ClaimTypes.Email) ?? "", principal.HasClaim(PlatformAdmin, "true"), remoteAddress);
     }

@@ -16,7 +16,9 @@ public static class AdminCommandLine
         "usage: admin org create NAME --plan Free|Starter|Pro|Agency | project create ORG_ID NAME | " +
         "env create PROJECT_ID NAME --kind development|staging|production [--odoo-version 13-19 --odoo-db CONNECTION] | " +
         "user create EMAIL --password PASSWORD [--platform-admin] | member add ORG_ID EMAIL --role owner|admin|member | " +
-        "credentials issue ENV_ID | messages list ENV_ID [--limit N] | messages raw MESSAGE_ID | token create EMAIL [--name NAME] " +
+        "credentials issue ENV_ID | messages list ENV_ID [--limit N] | messages raw MESSAGE_ID | token create EMAIL [--name NAME] | " +
+        "token create --environment ENV_ID --scope read|read-write [--name NAME] | " +
+        "org plan ORG_ID --plan Free|Starter|Pro|Agency | org usage ORG_ID | purge run [--org ORG_ID] " +
         "[--json] [--data-dir DIR] [--Mailtest:Section:Key=value]";
 
     public static bool IsInvocation(string[] args) => args.Length > 0 && args[0] == "admin";

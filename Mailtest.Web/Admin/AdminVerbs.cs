@@ -30,6 +30,9 @@ public static class AdminVerbs
         ("messages", "list") => ListMessages(a),
         ("messages", "raw") => RawMessage(a),
         ("token", "create") => CreateApiToken(a),
+        ("org", "plan") => RetentionVerbs.ChangePlan(a),
+        ("org", "usage") => RetentionVerbs.Usage(a),
+        ("purge", "run") => RetentionVerbs.RunPurge(a),
         _ => throw new AdminUsageException($"Unknown command `{a.Noun} {a.Verb}`."),
     };
 
@@ -134,12 +137,30 @@ public static class AdminVerbs
         };
     }
 
-    /// <summary>An API token for scripts: printed once, only its hash is kept.</summary>
+    /// <summary>
+    /// An API token for scripts, printed once (only its hash is kept): <c>token create EMAIL</c> acts as
+    /// that user; <c>token create --environment ENV_ID --scope read|read-write</c> reaches one environment's mail.
+    /// </summary>
     private static AdminVerb CreateApiToken(AdminArguments a)
     {
-        a.Expect(1, "name");
-        var email = a.Positionals[0];
+        var environmentText = a.Option("environment");
+        a.Expect(environmentText is null ? 1 : 0, "name", "environment", "scope");
         var name = a.Option("name") ?? "admin-cli";
+        if (environmentText is not null)
+        {
+            var environmentId = Guid.TryParse(environmentText, out var parsed) ? parsed
+                : throw new AdminUsageException($"--environment must be an id (a GUID), got '{environmentText}'.");
+            var scope = ApiTokens.ParseScope(a.RequiredOption("scope"))
+                ?? throw new AdminUsageException($"--scope must be read or read-write, got '{a.Option("scope")}'.");
+            return async (services, output, ct) =>
+            {
+                var created = await services.GetRequiredService<ApiTokens>().CreateForEnvironmentByOperatorAsync(environmentId, scope, name, Actor, ct);
+                await output.WriteAsync(new { created.Id, created.Token, EnvironmentId = environmentId, Scope = ApiTokens.ScopeName(scope) },
+                    $"{ApiTokens.ScopeName(scope)} API token for environment {environmentId} (shown once): {created.Token}", ct);
+            };
+        }
+        if (a.Option("scope") is not null) throw new AdminUsageException("--scope goes with --environment; a user's token has the user's permissions.");
+        var email = a.Positionals[0];
         return async (services, output, ct) =>
         {
             var normalized = TenancyAdministration.NormalizeEmail(email);

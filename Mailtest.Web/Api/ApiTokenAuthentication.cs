@@ -22,9 +22,10 @@ public sealed class ApiTokenAuthentication(
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return AuthenticateResult.NoResult();
-        var user = await tokens.AuthenticateAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
-        if (user is null) return AuthenticateResult.Fail("Unknown or revoked API token.");
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(CallerClaims.For(user), SchemeName));
+        var holder = await tokens.ResolveAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        if (holder is null) return AuthenticateResult.Fail("Unknown or revoked API token.");
+        var claims = holder.Environment is { } environment ? CallerClaims.For(environment) : CallerClaims.For(holder.User!);
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
         return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
     }
 

@@ -1,8 +1,11 @@
 using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
+using Mailtest.Core.Exports;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Mailbox;
 using Mailtest.Core.Odoo;
+using Mailtest.Core.Retention;
 using Mailtest.Core.Scheduling;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
@@ -41,12 +44,16 @@ public static class MailtestHost
         builder.AddAudit();
         builder.AddTenancy();
         builder.AddMessageStore();
+        builder.AddMailbox();
         builder.AddCapture();
+        builder.AddRetention();
+        builder.AddExports();
         builder.AddMailtestLifecycle();
         builder.AddOdooIntegration();
         builder.AddSmtpCapture();
         builder.AddAccounts();
         builder.AddMailtestApi();
+        builder.AddApiDocumentation();
         builder.AddInbox();
         builder.AddWebhooks();
         builder.AddMailpitCompatibility();
@@ -71,6 +78,7 @@ public static class MailtestHost
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapMailtestApi();
+        app.MapApiDocumentation();
         app.MapInbox();
         app.MapMailpitCompatibility();
         app.MapAccounts();

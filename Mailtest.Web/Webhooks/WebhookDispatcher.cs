@@ -38,7 +38,8 @@ public sealed class WebhookDispatcher(
 
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
-        using var subscription = events.Subscribe(e =>
+        // Every environment's events: webhooks are a server-side consumer, not a reader.
+        using var subscription = events.SubscribeToAll((e, _) =>
         {
             if (e is MessageCaptured captured && !_queue.Writer.TryWrite(new Delivery(Guid.CreateVersion7(), captured.EnvironmentId, captured.MessageId, 1, default, null)))
                 logger.LogWarning("Webhook queue full: the notification for message {MessageId} was dropped.", captured.MessageId);

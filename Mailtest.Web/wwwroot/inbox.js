@@ -1,4 +1,4 @@
-// Keyboard shortcuts for the inbox (j/k, h/l, /, d, ?), and copying the raw message.
+// Keyboard shortcuts for the inbox (j/k, h/l, /, d, ?), and copying the raw message from the page.
 // Keys typed into a text field are typing, not shortcuts.
 let listener = null;
 
@@ -38,7 +38,13 @@ export function scrollSelectedIntoView() {
     document.querySelector(".inbox-message--selected")?.scrollIntoView({ block: "nearest" });
 }
 
-export async function copyText(text) {
+// Copies what an element shows (the Raw tab's source is on the page already; no round trip).
+export async function copyElementText(id) {
+    const element = document.getElementById(id);
+    return element ? await copyText(element.textContent) : false;
+}
+
+async function copyText(text) {
     try {
         await navigator.clipboard.writeText(text);
         return true;

@@ -73,7 +73,10 @@ public sealed class MailtestProcess : IAsyncDisposable
     }
 
     /// <summary>Runs <c>admin ... --json</c> against this server's data and returns the parsed JSON.</summary>
-    public async Task<JsonElement> AdminAsync(params string[] arguments)
+    public Task<JsonElement> AdminAsync(params string[] arguments) => AdminAsync(new Dictionary<string, string>(), arguments);
+
+    /// <summary>The same with settings of its own on top of the server's (e.g. a shorter retention for a purge run).</summary>
+    public async Task<JsonElement> AdminAsync(IReadOnlyDictionary<string, string> settings, params string[] arguments)
     {
         var start = new ProcessStartInfo("dotnet") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add(AppPath);
@@ -81,6 +84,7 @@ public sealed class MailtestProcess : IAsyncDisposable
         foreach (var argument in arguments) start.ArgumentList.Add(argument);
         start.ArgumentList.Add("--json");
         foreach (var (key, value) in _environment) start.Environment[key] = value;
+        foreach (var (key, value) in settings) start.Environment[key] = value;
         using var process = Process.Start(start)!;
         var stdout = await process.StandardOutput.ReadToEndAsync();
         var stderr = await process.StandardError.ReadToEndAsync();
@@ -113,11 +117,16 @@ public sealed class MailtestProcess : IAsyncDisposable
         return socket;
     }
 
+    /// <summary>This benchmark process's own resident set size now, in bytes.</summary>
+    public static long OwnMemory() => Memory("self").Current;
+
     /// <summary>Resident set size now and at its peak (VmHWM), in bytes, from /proc.</summary>
-    public (long Current, long Peak) Memory()
+    public (long Current, long Peak) Memory() => Memory(_process.Id.ToString());
+
+    private static (long Current, long Peak) Memory(string pid)
     {
         long current = 0, peak = 0;
-        foreach (var line in File.ReadLines($"/proc/{_process.Id}/status"))
+        foreach (var line in File.ReadLines($"/proc/{pid}/status"))
         {
             if (line.StartsWith("VmRSS:")) current = ParseKilobytes(line);
             else if (line.StartsWith("VmHWM:")) peak = ParseKilobytes(line);

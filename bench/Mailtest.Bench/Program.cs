@@ -6,10 +6,11 @@ using Mailtest.Bench.Ingest;
 //   dotnet run -c Release --project bench/Mailtest.Bench -- inbox --messages 100000
 //   dotnet run -c Release --project bench/Mailtest.Bench -- ingest --maildev PATH/maildev.js --smtp4dev PATH/smtp4dev --counters PATH/dotnet-counters
 //   (see docs/benchmarks.md for installing MailDev, smtp4dev and dotnet-counters outside the repository)
+//   dotnet run -c Release --project bench/Mailtest.Bench -- purge --messages 100000
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command is "smtp" or "ingest" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" or "large" or "purge" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -50,6 +51,28 @@ switch (command)
         }
         return 0;
     }
+    case "large":
+    {
+        // Large messages only (the smtp command runs them after the ingest rounds).
+        var count = int.Parse(Option("--large-count") ?? "4");
+        var megabytes = int.Parse(Option("--large-mb") ?? "25");
+        var openMegabytes = int.Parse(Option("--open-mb") ?? "50");
+        var rounds = int.Parse(Option("--rounds") ?? "3");
+        Console.WriteLine($"## {count} messages of {megabytes} MB at once over SMTP, then one of {openMegabytes} MB sent and opened ({rounds} rounds, a fresh server each)");
+        Console.WriteLine();
+        Console.WriteLine($"| round | {count} × {megabytes} MB: baseline RSS MB | peak RSS MB | seconds | 1 × {openMegabytes} MB: server peak RSS MB | opened in: baseline RSS MB | peak RSS MB | seconds |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|---:|---:|---:|");
+        for (var round = 1; round <= rounds; round++)
+        {
+            await using var server = await MailtestProcess.StartAsync(appPath);
+            var (username, password, environmentId) = await server.CreateSendingEnvironmentAsync();
+            var r = await LargeMessageBenchmark.RunAsync(server, username, password, count, megabytes);
+            var (sent, opened) = await LargeMessageBenchmark.SendAndOpenAsync(server, username, password, Guid.Parse(environmentId), openMegabytes);
+            Console.WriteLine($"| {round} | {r.BaselineRssBytes / 1048576.0:F0} | {r.PeakRssBytes / 1048576.0:F0} | {r.Seconds:F1} | {sent.PeakRssBytes / 1048576.0:F0} | " +
+                $"{opened.BaselineRssBytes / 1048576.0:F0} | {opened.PeakRssBytes / 1048576.0:F0} | {opened.Seconds:F1} |");
+        }
+        return 0;
+    }
     case "ingest":
     {
         await IngestComparison.RunAsync(new IngestComparison.Options(
@@ -83,26 +106,57 @@ switch (command)
         var messages = int.Parse(Option("--messages") ?? "100000");
         var repetitions = int.Parse(Option("--repetitions") ?? "40");
         var provider = Option("--provider") ?? "Sqlite";
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-bench-inbox-{Guid.NewGuid():N}");
+        // --data-dir DIR keeps the seeded database (and, for PostgreSQL, which environment was seeded) for the next run.
+        var keptDirectory = Option("--data-dir");
+        var dataDirectory = keptDirectory is null ? Path.Combine(Path.GetTempPath(), $"mailtest-bench-inbox-{Guid.NewGuid():N}") : Path.GetFullPath(keptDirectory);
+        Directory.CreateDirectory(dataDirectory);
         var settings = new Dictionary<string, string?>
         {
             ["Mailtest:Data:Directory"] = dataDirectory,
             ["Mailtest:Data:Provider"] = provider,
             ["Mailtest:Data:ConnectionString"] = Option("--connection-string"),
         };
-        var (seedPerSecond, timings) = await InboxBenchmark.RunAsync(messages, settings, repetitions);
-        Console.WriteLine($"## Inbox with {messages:N0} messages in one environment ({provider}); seeded through ingest at {seedPerSecond:F0} messages/s");
+        var (seeding, timings) = await InboxBenchmark.RunAsync(messages, settings, repetitions,
+            keptDirectory is null ? null : Path.Combine(dataDirectory, $"bench-seed-{provider.ToLowerInvariant()}.json"));
+        Console.WriteLine($"## Inbox with {messages:N0} messages in one environment ({provider}); seeded through ingest at {seeding.PerSecond:F0} messages/s" +
+            $"{(seeding.Reused ? " (seeded by an earlier run, reused)" : "")}; search lag behind commits while seeding: p50 {seeding.LagP50Ms:F0} ms, p95 {seeding.LagP95Ms:F0} ms, max {seeding.LagMaxMs:F0} ms");
         Console.WriteLine();
-        Console.WriteLine($"| query (first page of 50) | p50 ms | p95 ms | hits on page |");
-        Console.WriteLine("|---|---:|---:|---:|");
-        foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.Hits} |");
-        try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        Console.WriteLine($"| query (first page of 50) | p50 ms | p95 ms | CPU ms p50 ({(provider == "Postgres" ? "client only" : "all")}) | hits on page |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.CpuP50Ms:F1} | {t.Hits} |");
+        if (keptDirectory is null)
+            try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+    case "purge":
+    {
+        var messages = int.Parse(Option("--messages") ?? "100000");
+        var size = int.Parse(Option("--size") ?? "2048");
+        // Caps far away, so only the purge under test deletes anything.
+        await using var server = await MailtestProcess.StartAsync(appPath, new Dictionary<string, string>
+        {
+            ["Mailtest__Plans__Agency__MessageCap"] = "100000000",
+            ["Mailtest__Plans__Agency__StorageCapBytes"] = "1000000000000",
+        });
+        var r = await PurgeBenchmark.RunAsync(server, messages, connections: 8, size, baseline: TimeSpan.FromSeconds(10));
+        Console.WriteLine($"## Retention purge of {r.PurgedMessages:N0} messages ({size / 1024} KB each, SQLite) while 8 connections keep sending");
+        Console.WriteLine();
+        Console.WriteLine($"Seeded {r.Seeded:N0} messages over SMTP at {r.SeedPerSecond:F0} messages/s. The purge took {r.PurgeSeconds:F1} s.");
+        Console.WriteLine();
+        Console.WriteLine("| window | seconds | messages | messages/s | p99 ms |");
+        Console.WriteLine("|---|---:|---:|---:|---:|");
+        Console.WriteLine($"| before the purge | {r.Before.Seconds:F1} | {r.Before.Messages} | {r.Before.PerSecond:F0} | {r.Before.P99Ms:F1} |");
+        Console.WriteLine($"| during the purge | {r.During.Seconds:F1} | {r.During.Messages} | {r.During.PerSecond:F0} | {r.During.P99Ms:F1} |");
+        Console.WriteLine();
+        Console.WriteLine($"Database file (with its WAL): {r.FileBytesBefore / 1048576.0:F1} MB before, {r.FileBytesAfter / 1048576.0:F1} MB after.");
         return 0;
     }
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench purge [--messages N] [--size BYTES] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
-        Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS]");
+        Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
 }
 

@@ -144,6 +144,60 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("SmtpFaultSettings");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Exports.MessageExport", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime?>("CompletedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("EnvironmentId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1000)
+                        .HasColumnType("character varying(1000)");
+
+                    b.Property<DateTime?>("ExpiresUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<int>("ExportedMessages")
+                        .HasColumnType("integer");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("uuid");
+
+                    b.Property<string>("RequestedByEmail")
+                        .IsRequired()
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)");
+
+                    b.Property<Guid>("RequestedByUserId")
+                        .HasColumnType("uuid");
+
+                    b.Property<DateTime>("RequestedUtc")
+                        .HasColumnType("timestamp with time zone");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("bigint");
+
+                    b.Property<int>("State")
+                        .HasColumnType("integer");
+
+                    b.Property<int>("TotalMessages")
+                        .HasColumnType("integer");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RequestedByUserId", "RequestedUtc");
+
+                    b.HasIndex("State", "ExpiresUtc");
+
+                    b.ToTable("MessageExports", (string)null);
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -349,8 +403,15 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                         .ValueGeneratedOnAdd()
                         .HasColumnType("uuid");
 
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(320)
+                        .HasColumnType("character varying(320)");
+
                     b.Property<DateTime>("CreatedUtc")
                         .HasColumnType("timestamp with time zone");
+
+                    b.Property<Guid?>("EnvironmentId")
+                        .HasColumnType("uuid");
 
                     b.Property<DateTime?>("LastUsedUtc")
                         .HasColumnType("timestamp with time zone");
@@ -368,14 +429,19 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.Property<DateTime?>("RevokedUtc")
                         .HasColumnType("timestamp with time zone");
 
+                    b.Property<int>("Scope")
+                        .HasColumnType("integer");
+
                     b.Property<byte[]>("TokenHash")
                         .IsRequired()
                         .HasColumnType("bytea");
 
-                    b.Property<Guid>("UserId")
+                    b.Property<Guid?>("UserId")
                         .HasColumnType("uuid");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId");
 
                     b.HasIndex("TokenHash")
                         .IsUnique();
@@ -703,11 +769,15 @@ namespace Mailtest.Core.Data.Migrations.Postgres
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
                 {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
                     b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
                         .WithMany()
                         .HasForeignKey("UserId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.Membership", b =>

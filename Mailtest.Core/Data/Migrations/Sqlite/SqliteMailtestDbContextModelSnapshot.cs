@@ -137,6 +137,60 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("SmtpFaultSettings");
                 });
 
+            modelBuilder.Entity("Mailtest.Core.Exports.MessageExport", b =>
+                {
+                    b.Property<Guid>("Id")
+                        .ValueGeneratedOnAdd()
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("CompletedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("EnvironmentId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("Error")
+                        .HasMaxLength(1000)
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime?>("ExpiresUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<int>("ExportedMessages")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<Guid>("OrganizationId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<string>("RequestedByEmail")
+                        .IsRequired()
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid>("RequestedByUserId")
+                        .HasColumnType("TEXT");
+
+                    b.Property<DateTime>("RequestedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<long>("SizeBytes")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("State")
+                        .HasColumnType("INTEGER");
+
+                    b.Property<int>("TotalMessages")
+                        .HasColumnType("INTEGER");
+
+                    b.HasKey("Id");
+
+                    b.HasIndex("RequestedByUserId", "RequestedUtc");
+
+                    b.HasIndex("State", "ExpiresUtc");
+
+                    b.ToTable("MessageExports", (string)null);
+                });
+
             modelBuilder.Entity("Mailtest.Core.Messages.CapturedMessage", b =>
                 {
                     b.Property<Guid>("Id")
@@ -338,7 +392,14 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                         .ValueGeneratedOnAdd()
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("CreatedBy")
+                        .HasMaxLength(320)
+                        .HasColumnType("TEXT");
+
                     b.Property<DateTime>("CreatedUtc")
+                        .HasColumnType("TEXT");
+
+                    b.Property<Guid?>("EnvironmentId")
                         .HasColumnType("TEXT");
 
                     b.Property<DateTime?>("LastUsedUtc")
@@ -357,14 +418,19 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.Property<DateTime?>("RevokedUtc")
                         .HasColumnType("TEXT");
 
+                    b.Property<int>("Scope")
+                        .HasColumnType("INTEGER");
+
                     b.Property<byte[]>("TokenHash")
                         .IsRequired()
                         .HasColumnType("BLOB");
 
-                    b.Property<Guid>("UserId")
+                    b.Property<Guid?>("UserId")
                         .HasColumnType("TEXT");
 
                     b.HasKey("Id");
+
+                    b.HasIndex("EnvironmentId");
 
                     b.HasIndex("TokenHash")
                         .IsUnique();
@@ -690,11 +756,15 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.ApiToken", b =>
                 {
+                    b.HasOne("Mailtest.Core.Tenancy.ProjectEnvironment", null)
+                        .WithMany()
+                        .HasForeignKey("EnvironmentId")
+                        .OnDelete(DeleteBehavior.Cascade);
+
                     b.HasOne("Mailtest.Core.Tenancy.UserAccount", null)
                         .WithMany()
                         .HasForeignKey("UserId")
-                        .OnDelete(DeleteBehavior.Cascade)
-                        .IsRequired();
+                        .OnDelete(DeleteBehavior.Cascade);
                 });
 
             modelBuilder.Entity("Mailtest.Core.Tenancy.Membership", b =>

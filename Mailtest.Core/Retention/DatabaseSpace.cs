@@ -1,0 +1,57 @@
+using Mailtest.Core.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mailtest.Core.Retention;
+
+/// <summary>
+/// Gives the space of purged messages back to the file system, so a year of purging does not grow
+/// the database without bound. SQLite: incremental vacuum in small steps (each a short write
+/// transaction, so ingest is not held up). PostgreSQL: autovacuum already makes deleted rows' space
+/// reusable, which is all the issue asks; nothing to do here.
+/// </summary>
+public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory)
+{
+    private const int PagesPerStep = 1024;
+
+    public async Task ReclaimAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        if (!db.IsSqlite) return;
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        var free = await ScalarAsync(db, "PRAGMA freelist_count", cancellationToken);
+        while (free > 0)
+        {
+            await ScalarAsync(db, $"PRAGMA incremental_vacuum({PagesPerStep})", cancellationToken);
+            var left = await ScalarAsync(db, "PRAGMA freelist_count", cancellationToken);
+            if (left >= free) break; // not in incremental mode (an unconverted file): nothing more to do
+            free = left;
+            await Task.Yield();
+        }
+        // Move the shrunken pages from the write-ahead log into the file now rather than at the next checkpoint.
+        await ScalarAsync(db, "PRAGMA wal_checkpoint(PASSIVE)", cancellationToken);
+    }
+
+    /// <summary>Bytes the database occupies on disk (SQLite: the file and its write-ahead log; PostgreSQL: the database).</summary>
+    public async Task<long> SizeOnDiskAsync(CancellationToken cancellationToken = default)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        await db.Database.OpenConnectionAsync(cancellationToken);
+        if (!db.IsSqlite)
+            return await ScalarAsync(db, "SELECT pg_database_size(current_database())", cancellationToken);
+        return await ScalarAsync(db, "PRAGMA page_count", cancellationToken) * await ScalarAsync(db, "PRAGMA page_size", cancellationToken);
+    }
+
+    /// <summary>Runs <paramref name="sql"/> to its end (incremental_vacuum frees pages step by step) and returns the first column of the first row.</summary>
+    internal static async Task<long> ScalarAsync(MailtestDbContext db, string sql, CancellationToken cancellationToken)
+    {
+        await using var command = db.Database.GetDbConnection().CreateCommand();
+        command.CommandText = sql;
+        await using var reader = await command.ExecuteReaderAsync(cancellationToken);
+        long? first = null;
+        do
+            while (await reader.ReadAsync(cancellationToken))
+                first ??= reader.IsDBNull(0) ? 0 : Convert.ToInt64(reader.GetValue(0), System.Globalization.CultureInfo.InvariantCulture);
+        while (await reader.NextResultAsync(cancellationToken));
+        return first ?? 0;
+    }
+}

@@ -1,0 +1,160 @@
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text;
+using System.Text.Json;
+using Mailtest.Core.Messages.Mailbox;
+using Mailtest.Tests.Messages;
+using Microsoft.Extensions.DependencyInjection;
+
+namespace Mailtest.Tests.Api;
+
+/// <summary>GET .../messages/wait over real HTTP: answered by the message itself, never by polling.</summary>
+public sealed class WaitForMessageTests(ApiSite site) : IClassFixture<ApiSite>
+{
+    private MessageWaiter Waiter => site.Services.GetRequiredService<MessageWaiter>();
+
+    /// <summary>Until <paramref name="count"/> waiters of the test hang in the server (the test's own sync, not the product's).</summary>
+    private async Task WaitersAsync(int count)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (Waiter.Waiting < count)
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"only {Waiter.Waiting} of {count} waiters registered");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
+    }
+
+    private static async Task<JsonElement> OkAsync(HttpResponseMessage response)
+    {
+        Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
+        return await response.Content.ReadFromJsonAsync<JsonElement>();
+    }
+
+    private static async Task<Guid> InjectAsync(ApiScene scene, string subject, string body = "Hello")
+    {
+        using var eml = new StringContent(SampleMail.Plain(subject, body), Encoding.UTF8);
+        eml.Headers.ContentType = new MediaTypeHeaderValue("message/rfc822");
+        var response = await scene.Write.PostAsync(scene.Messages, eml);
+        Assert.Equal(HttpStatusCode.Created, response.StatusCode);
+        return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
+    }
+
+    [Fact]
+    public async Task A_waiter_is_answered_by_the_first_matching_message_and_not_by_others()
+    {
+        var scene = await site.SceneAsync();
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=60&query=" + Uri.EscapeDataString("subject:\"reset your password\" to:alice"));
+        await WaitersAsync(1);
+
+        await scene.SendAsync("Welcome", to: "alice@example.com");
+        await scene.SendAsync("Reset your password", "https://shop.example/reset?t=1", to: "bob@example.com");
+        Assert.False(waiting.IsCompleted);
+        await scene.SendAsync("Reset your password", "https://shop.example/reset?t=2", to: "alice@example.com");
+
+        var answer = await OkAsync(await waiting);
+        Assert.Equal("Reset your password", answer.GetProperty("subject").GetString());
+        Assert.Equal(["alice@example.com"], answer.GetProperty("envelope").GetProperty("to").EnumerateArray().Select(e => e.GetString()));
+        Assert.Contains("t=2", await scene.Read.GetStringAsync($"{scene.Messages}/{answer.GetProperty("id").GetGuid()}/text"));
+    }
+
+    [Fact]
+    public async Task A_free_text_query_matches_a_message_the_moment_it_is_stored()
+    {
+        var scene = await site.SceneAsync();
+        var code = Guid.NewGuid().ToString("N")[..12];
+        var waiting = scene.Read.GetAsync($"{scene.Messages}/wait?timeout=60&query={code}");
+        await WaitersAsync(1);
+
+        var id = await InjectAsync(scene, "Your sign-in code", $"Your code is {code}.");
+
+        Assert.Equal(id, (await OkAsync(await waiting)).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task Timeout_answers_408_with_a_problem_and_bad_arguments_400()
+    {
+        var scene = await site.SceneAsync();
+
+        var response = await scene.Read.GetAsync(scene.Messages + "/wait?timeout=1&query=subject:never");
+        Assert.Equal(HttpStatusCode.RequestTimeout, response.StatusCode);
+        Assert.Equal("application/problem+json", response.Content.Headers.ContentType?.MediaType);
+        Assert.Contains("No message matching 'subject:never' arrived within 1 s", (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
+        Assert.Equal(0, Waiter.Waiting);
+
+        Assert.Equal(HttpStatusCode.BadRequest, (await scene.Read.GetAsync(scene.Messages + "/wait?timeout=0")).StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, (await scene.Read.GetAsync(scene.Messages + "/wait?timeout=5&since=yesterday")).StatusCode);
+    }
+
+    [Fact]
+    public async Task With_since_a_message_already_stored_answers_at_once_and_a_message_id_means_after_it()
+    {
+        var scene = await site.SceneAsync();
+        var before = DateTime.UtcNow.AddSeconds(-1).ToString("O");
+        var first = await InjectAsync(scene, "Order confirmation");
+
+        var atOnce = await OkAsync(await scene.Read.GetAsync($"{scene.Messages}/wait?timeout=1&query=subject:order&since={Uri.EscapeDataString(before)}"));
+        Assert.Equal(first, atOnce.GetProperty("id").GetGuid());
+
+        // After the first message: it no longer counts, the next one does.
+        var waiting = scene.Read.GetAsync($"{scene.Messages}/wait?timeout=60&query=subject:order&since={first}");
+        await WaitersAsync(1);
+        Assert.False(waiting.IsCompleted);
+        var second = await InjectAsync(scene, "Order shipped");
+        Assert.Equal(second, (await OkAsync(await waiting)).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task Two_hundred_waiters_on_one_environment_are_all_answered_by_one_message()
+    {
+        var scene = await site.SceneAsync();
+        using var handler = new SocketsHttpHandler { MaxConnectionsPerServer = 300 };
+        using var client = new HttpClient(handler) { BaseAddress = site.WebAddress, Timeout = TimeSpan.FromSeconds(120) };
+        client.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", scene.ReadToken);
+
+        var waiters = Enumerable.Range(0, 200).Select(_ => client.GetAsync(scene.Messages + "/wait?timeout=120&query=subject:invoice")).ToList();
+        await WaitersAsync(200);
+        var id = await InjectAsync(scene, "Your invoice");
+
+        var answers = await Task.WhenAll(waiters);
+        Assert.All(answers, a => Assert.Equal(HttpStatusCode.OK, a.StatusCode));
+        foreach (var answer in answers)
+            Assert.Equal(id, (await answer.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task A_message_stored_while_a_waiter_checks_and_subscribes_is_never_missed()
+    {
+        // The race: the message commits between the waiter's look at stored mail and its subscription.
+        // Each round starts the wait and the store at the same moment; with `since` before both, every
+        // round must be answered with its own message, whichever side wins.
+        var scene = await site.SceneAsync();
+        for (var round = 0; round < 40; round++)
+        {
+            var since = DateTime.UtcNow.AddMilliseconds(-1).ToString("O");
+            var marker = $"race{round}x{Guid.NewGuid():N}"[..20];
+            var wait = scene.Read.GetAsync($"{scene.Messages}/wait?timeout=30&query={marker}&since={Uri.EscapeDataString(since)}");
+            var store = InjectAsync(scene, $"Round {round}", $"marker {marker}");
+            await Task.WhenAll(wait, store);
+            Assert.Equal(await store, (await OkAsync(await wait)).GetProperty("id").GetGuid());
+        }
+    }
+
+    [Fact]
+    public async Task A_waiter_whose_token_is_revoked_gets_no_message()
+    {
+        var scene = await site.SceneAsync();
+        var tokens = await scene.Owner.PostAsJsonAsync($"/api/v1/environments/{scene.StagingId}/tokens", new { name = "short-lived", scope = "read" });
+        var created = await tokens.Content.ReadFromJsonAsync<JsonElement>();
+        using var client = site.Client(created.GetProperty("token").GetString());
+        var waiting = client.GetAsync(scene.Messages + "/wait?timeout=60&query=subject:secret");
+        await WaitersAsync(1);
+
+        Assert.Equal(HttpStatusCode.NoContent, (await scene.Owner.DeleteAsync($"/api/v1/environments/{scene.StagingId}/tokens/{created.GetProperty("id").GetGuid()}")).StatusCode);
+        await InjectAsync(scene, "The secret");
+
+        var answer = await waiting;
+        Assert.Equal(HttpStatusCode.Forbidden, answer.StatusCode);
+        Assert.DoesNotContain("The secret", await answer.Content.ReadAsStringAsync());
+    }
+}

@@ -1,0 +1,223 @@
+using System.Security.Claims;
+using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Preview;
+using Mailtest.Core.Tenancy;
+using Mailtest.Tests.Data;
+using Mailtest.Tests.Messages;
+using Mailtest.Web.Accounts;
+using Mailtest.Web.Inbox;
+using Microsoft.AspNetCore.Components.Authorization;
+using Microsoft.Extensions.Time.Testing;
+
+namespace Mailtest.Tests.Inbox;
+
+/// <summary>
+/// The inbox's state without a browser: the real store on SQLite, the real AccessRules and the live
+/// bus, driven the way InboxPage drives it, with time under the test's control.
+/// </summary>
+public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCore>
+{
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly CoreServices _core = fixture.Core;
+    private readonly FakeTimeProvider _time = new();
+
+    /// <summary>An owner of a new organization with a staging and a dev environment.</summary>
+    private async Task<(Caller Owner, ProjectEnvironment Staging, ProjectEnvironment Dev)> WorldAsync()
+    {
+        var staging = await _core.CreateEnvironmentAsync();
+        var tenancy = _core.Get<TenancyAdministration>();
+        var dev = await tenancy.CreateEnvironmentAsync(staging.ProjectId, "dev", EnvironmentKind.Development);
+        dev.Project = staging.Project;
+        var user = await tenancy.CreateUserAsync($"owner-{Guid.NewGuid():N}@example.test", "a long password 1", isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(staging.Project!.OrganizationId, user.Email, OrganizationRole.Owner);
+        return (new Caller(user.Id, user.Email, false, null), staging, dev);
+    }
+
+    /// <summary>One open inbox (one browser tab): its own reader and state, live, each change applied one at a time.</summary>
+    private sealed class Tab(InboxState state) : IDisposable
+    {
+        private readonly SemaphoreSlim _oneAtATime = new(1, 1);
+        private int _applied;
+        public InboxState State { get; } = state;
+        public int Applied => Volatile.Read(ref _applied);
+
+        public async Task RunAsync(Func<InboxState, Task> action)
+        {
+            await _oneAtATime.WaitAsync();
+            try { await action(State); }
+            finally { _oneAtATime.Release(); }
+        }
+
+        public async Task ApplyLiveAsync(Func<Task> work)
+        {
+            await _oneAtATime.WaitAsync();
+            try { await work(); }
+            finally { _oneAtATime.Release(); Interlocked.Increment(ref _applied); }
+        }
+
+        public void Dispose() => State.Dispose();
+    }
+
+    private async Task<Tab> OpenAsync(Caller caller, bool live = true)
+    {
+        var reader = new InboxReader(new CurrentCaller(new SignedIn(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), new PreviewLinkSigner(new byte[32], _time));
+        Assert.True(await reader.LoadCallerAsync());
+        var state = new InboxState(reader, _core.Get<MessageEvents>(), _time);
+        var tab = new Tab(state);
+        state.Dispatch = tab.ApplyLiveAsync;
+        await state.LoadAsync();
+        if (live) state.StartLive();
+        return tab;
+    }
+
+    private static async Task UntilAsync(Func<bool> condition)
+    {
+        using var timeout = new CancellationTokenSource(Wait);
+        while (!condition()) await Task.Delay(20, timeout.Token);
+    }
+
+    private async Task<List<Guid>> IngestAsync(ProjectEnvironment environment, int count, string subject)
+    {
+        var ids = new List<Guid>();
+        for (var i = 0; i < count; i++) ids.Add(await _core.IngestAsync(environment, SampleMail.Plain($"{subject} {i:000}")));
+        return ids;
+    }
+
+    [Fact]
+    public async Task Reading_a_message_below_the_first_page_keeps_both_tabs_lists_and_selections()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var ids = await IngestAsync(staging, InboxState.PageSize + 10, "Order");
+        using var first = await OpenAsync(owner);
+        using var second = await OpenAsync(owner);
+        await first.RunAsync(s => s.LoadMoreAsync());
+        await second.RunAsync(s => s.LoadMoreAsync());
+        var newest = second.State.Items[0].Id;
+        var oldest = first.State.Items[^1].Id; // below "Load older messages"
+        await second.RunAsync(s => s.SelectAsync(newest));  // the colleague reads the newest
+        await UntilAsync(() => first.State.Items[0].IsRead); // and the first tab sees that in place
+        var appliedBefore = second.Applied;
+
+        await first.RunAsync(s => s.SelectAsync(oldest));
+        await UntilAsync(() => second.Applied > appliedBefore);
+
+        Assert.Equal(oldest, first.State.Selected?.Summary.Id);
+        Assert.True(first.State.Selected!.Summary.IsRead);
+        Assert.Equal(ids.Count, first.State.Items.Count);
+        Assert.Equal(ids.Count, second.State.Items.Count);
+        Assert.True(second.State.Items.Single(i => i.Id == oldest).IsRead);
+        Assert.Equal(newest, second.State.SelectedId);
+        Assert.NotNull(second.State.Selected);
+        Assert.Equal([newest, oldest], second.State.Items.Where(i => i.IsRead).Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Mark_unread_mark_all_read_and_a_deletion_apply_in_place_in_the_other_tab()
+    {
+        var (owner, staging, dev) = await WorldAsync();
+        var stagingIds = await IngestAsync(staging, 3, "Staging");
+        var devIds = await IngestAsync(dev, 2, "Dev");
+        using var first = await OpenAsync(owner);
+        using var second = await OpenAsync(owner);
+        await second.RunAsync(s => s.SelectAsync(stagingIds[1]));
+
+        await first.RunAsync(s => s.SelectEnvironmentAsync(dev.Id));
+        await first.RunAsync(s => s.MarkAllReadAsync());
+        await UntilAsync(() => second.State.Items.Where(i => i.EnvironmentId == dev.Id).All(i => i.IsRead));
+        Assert.Equal([stagingIds[1]], second.State.Items.Where(i => i.IsRead && i.EnvironmentId == staging.Id).Select(i => i.Id));
+
+        await second.RunAsync(s => s.SetReadAsync(false));
+        Assert.False(second.State.Items.Single(i => i.Id == stagingIds[1]).IsRead);
+
+        await first.RunAsync(s => s.SelectEnvironmentAsync(null));
+        await first.RunAsync(s => s.SelectAsync(devIds[0]));
+        await first.RunAsync(s => s.DeleteSelectedAsync());
+        await UntilAsync(() => second.State.Items.All(i => i.Id != devIds[0]));
+        Assert.Equal(stagingIds[1], second.State.SelectedId);
+        Assert.Equal(4, second.State.Items.Count);
+    }
+
+    [Fact]
+    public async Task An_inbox_filtered_to_one_environment_receives_only_that_environments_events()
+    {
+        var (owner, staging, dev) = await WorldAsync();
+        var events = _core.Get<MessageEvents>();
+        var before = (Staging: events.SubscriberCount(staging.Id), Dev: events.SubscriberCount(dev.Id));
+        using var tab = await OpenAsync(owner);
+        Assert.Equal((before.Staging + 1, before.Dev + 1), (events.SubscriberCount(staging.Id), events.SubscriberCount(dev.Id)));
+
+        await tab.RunAsync(s => s.SelectEnvironmentAsync(dev.Id));
+        Assert.Equal((before.Staging, before.Dev + 1), (events.SubscriberCount(staging.Id), events.SubscriberCount(dev.Id)));
+
+        var applied = tab.Applied;
+        await IngestAsync(staging, 1, "Not shown");
+        var shown = (await IngestAsync(dev, 1, "Shown"))[0];
+        await UntilAsync(() => tab.State.Items.Any(i => i.Id == shown));
+        // Dev's capture, then dev's "now searchable" once the index has it; staging's never arrive.
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync();
+        await UntilAsync(() => tab.Applied >= applied + 2);
+        Assert.Equal(applied + 2, tab.Applied);
+
+        tab.Dispose();
+        Assert.Equal(before, (events.SubscriberCount(staging.Id), events.SubscriberCount(dev.Id)));
+    }
+
+    [Fact]
+    public async Task Typing_fast_runs_one_search_for_the_whole_text_once_typing_pauses()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        var wanted = (await IngestAsync(staging, 1, $"Invoice {token}"))[0];
+        await IngestAsync(staging, 2, $"Invoice {token[..4]}");
+        using var tab = await OpenAsync(owner, live: false);
+        var text = $"invoice {token}";
+
+        var searches = new List<Task>();
+        foreach (var length in Enumerable.Range(1, text.Length))
+        {
+            tab.State.Search = text[..length];
+            searches.Add(tab.State.SearchChangedAsync());
+            _time.Advance(TimeSpan.FromMilliseconds(40)); // faster than the debounce
+        }
+        Assert.Equal("", tab.State.ShownSearch); // no search ran while typing
+        Assert.Equal(3, tab.State.Items.Count);
+
+        _time.Advance(InboxState.SearchDebounce);
+        await Task.WhenAll(searches).WaitAsync(Wait);
+
+        Assert.Equal(text, tab.State.ShownSearch);
+        Assert.Equal([wanted], tab.State.Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task An_answer_to_an_older_search_never_replaces_a_newer_one()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        var older = (await IngestAsync(staging, 1, $"Older {token}"))[0];
+        var newer = (await IngestAsync(staging, 1, $"Newer {token}"))[0];
+        using var tab = await OpenAsync(owner, live: false);
+
+        tab.State.Search = $"older {token}";
+        var first = tab.State.SearchChangedAsync();
+        _time.Advance(InboxState.SearchDebounce); // the older query is now running
+        tab.State.Search = $"newer {token}";
+        var second = tab.State.SearchChangedAsync();
+        _time.Advance(InboxState.SearchDebounce);
+        await Task.WhenAll(first, second).WaitAsync(Wait);
+
+        Assert.Equal($"newer {token}", tab.State.ShownSearch);
+        Assert.Equal([newer], tab.State.Items.Select(i => i.Id));
+        Assert.DoesNotContain(older, tab.State.Items.Select(i => i.Id));
+    }
+
+    private sealed class SignedIn(Caller caller) : AuthenticationStateProvider
+    {
+        public override Task<AuthenticationState> GetAuthenticationStateAsync() =>
+            Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity(
+            [
+                new Claim(ClaimTypes.NameIdentifier, caller.UserId.ToString()),
+                new Claim(ClaimTypes.Email, caller.Email),
+            ], "test"))));
+    }
+}

@@ -1,0 +1,49 @@
+using Mailtest.Core.Data;
+using Mailtest.Core.Messages;
+using Mailtest.Tests.Data;
+using Microsoft.EntityFrameworkCore;
+
+namespace Mailtest.Tests.Messages;
+
+/// <summary>
+/// Wait-for-message judges a just-stored message in memory (<see cref="MessageSearchMatch"/>); lists
+/// judge it in the database (<see cref="MessageSearchFilter"/>). Both must give the same answers.
+/// </summary>
+public sealed class SearchMatchAgreementTests
+{
+    public static TheoryData<string> Queries =>
+    [
+        "invoice", "INVOICE", "\"order 42\"", "from:shop", "from:odoo@shop.example", "to:bob", "to:carol", "subject:welcome",
+        "-subject:welcome", "is:unread", "is:read", "has:attachment", "-has:attachment", "after:2000-01-01", "before:2000-01-01",
+        "parcel-7q4z", "from:shop -to:bob", "is:starred", "100%", "a_b",
+    ];
+
+    [Theory]
+    [MemberData(nameof(Queries))]
+    public async Task The_in_memory_match_agrees_with_the_database_search(string query)
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
+        var environment = await core.CreateEnvironmentAsync();
+        await core.IngestAsync(environment, SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
+        await core.IngestAsync(environment, SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
+        await core.IngestAsync(environment, SampleMail.WithAttachments("Invoice INV/42"), "odoo@shop.example", "bob@example.com", "carol@example.com");
+        await core.IngestAsync(environment, SampleMail.Plain("Discount 100% a_b", "Save now", from: "News <news@other.example>"), "news@other.example", "dave@example.com");
+        var store = core.Get<IMessageStore>();
+        var all = (await store.ListAsync(new MessageListQuery([environment.Id]), ct)).Items;
+        await store.SetReadAsync(all[^1].Id, true, [environment.Id], ct);
+        await core.Get<IngestWriter>().WaitUntilSearchableAsync(ct);
+
+        var fromDatabase = (await store.ListAsync(new MessageListQuery([environment.Id], query), ct)).Items.Select(m => m.Id).Order().ToList();
+
+        await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
+        var candidates = await (from m in db.Messages.Where(m => m.EnvironmentId == environment.Id)
+                                join e in db.MessageSearchEntries on m.Id equals e.MessageId
+                                select new { m.Id, Candidate = new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e.Text) })
+            .ToListAsync(ct);
+        var parsed = SearchQuery.Parse(query);
+        var inMemory = candidates.Where(c => parsed.Matches(c.Candidate)).Select(c => c.Id).Order().ToList();
+
+        Assert.Equal(fromDatabase, inMemory);
+    }
+}
