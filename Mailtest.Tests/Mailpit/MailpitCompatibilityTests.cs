@@ -8,6 +8,7 @@ using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Extensions.DependencyInjection;
 using MimeKit;
+using SkiaSharp;
 
 namespace Mailtest.Tests.Mailpit;
 
@@ -167,6 +168,64 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         var chaos = await owner.GetFromJsonAsync<JsonElement>($"/mailpit/{_world.EnvironmentId}/api/v1/chaos");
         Assert.Equal(550, chaos.GetProperty("Recipient").GetProperty("ErrorCode").GetInt32());
     }
+
+    [Fact]
+    public async Task Thumbnails_are_180_by_120_JPEGs_of_the_image_and_a_blank_box_for_anything_else()
+    {
+        var body = new BodyBuilder { TextBody = "Pictures attached." };
+        body.Attachments.Add("wide.png", Png(400, 200, SKColors.Red), new ContentType("image", "png"));
+        body.Attachments.Add("small.png", Png(60, 40, SKColors.Blue), new ContentType("image", "png"));
+        body.Attachments.Add("broken.png", "not a picture at all"u8.ToArray(), new ContentType("image", "png"));
+        var pictures = new MimeMessage();
+        pictures.From.Add(MailboxAddress.Parse("shop@acme.example"));
+        pictures.To.Add(MailboxAddress.Parse("a@client.example"));
+        pictures.Subject = "Pictures";
+        pictures.Body = body.ToMessageBody();
+        await SendAsync(pictures);
+        using var owner = Basic(_host, _world.OwnerToken);
+        var api = $"/mailpit/{_world.EnvironmentId}/api/v1/message";
+        var latest = await owner.GetFromJsonAsync<JsonElement>($"{api}/latest");
+        var id = latest.GetProperty("ID").GetString();
+        var parts = latest.GetProperty("Attachments").EnumerateArray()
+            .ToDictionary(a => a.GetProperty("FileName").GetString()!, a => a.GetProperty("PartID").GetString()!);
+
+        async Task<SKBitmap> ThumbnailAsync(string fileName)
+        {
+            var response = await owner.GetAsync($"{api}/{id}/part/{parts[fileName]}/thumb");
+            Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+            Assert.Equal("image/jpeg", response.Content.Headers.ContentType?.MediaType);
+            var thumbnail = SKBitmap.Decode(await response.Content.ReadAsByteArrayAsync());
+            Assert.Equal((180, 120), (thumbnail.Width, thumbnail.Height));
+            return thumbnail;
+        }
+        using var wide = await ThumbnailAsync("wide.png");
+        using var small = await ThumbnailAsync("small.png");
+        using var broken = await ThumbnailAsync("broken.png");
+        var missing = await owner.GetAsync($"{api}/{id}/part/9/thumb");
+
+        // Larger than the box: scaled and cropped to fill it, so red reaches the corners.
+        Assert.True(IsNear(wide.GetPixel(90, 60), SKColors.Red) && IsNear(wide.GetPixel(2, 2), SKColors.Red), $"{wide.GetPixel(2, 2)}");
+        // Smaller: centred on white, not stretched.
+        Assert.True(IsNear(small.GetPixel(90, 60), SKColors.Blue), $"{small.GetPixel(90, 60)}");
+        Assert.True(IsNear(small.GetPixel(2, 2), SKColors.White), $"{small.GetPixel(2, 2)}");
+        // Not decodable: Mailpit's blank white box, not an error.
+        Assert.True(IsNear(broken.GetPixel(90, 60), SKColors.White), $"{broken.GetPixel(90, 60)}");
+        Assert.Equal(HttpStatusCode.NotFound, missing.StatusCode);
+        Assert.Contains("no part 9", await missing.Content.ReadAsStringAsync());
+    }
+
+    private static byte[] Png(int width, int height, SKColor color)
+    {
+        using var bitmap = new SKBitmap(width, height);
+        bitmap.Erase(color);
+        using var image = SKImage.FromBitmap(bitmap);
+        using var png = image.Encode(SKEncodedImageFormat.Png, 100);
+        return png.ToArray();
+    }
+
+    // JPEG is lossy: near enough is each channel within 40.
+    private static bool IsNear(SKColor actual, SKColor expected) =>
+        Math.Abs(actual.Red - expected.Red) < 40 && Math.Abs(actual.Green - expected.Green) < 40 && Math.Abs(actual.Blue - expected.Blue) < 40;
 
     [Fact]
     public async Task The_HTML_view_is_the_mail_as_sent_inside_a_script_free_sandbox()

@@ -3,11 +3,15 @@ using System.Diagnostics;
 namespace Mailtest.Tests.Mailpit;
 
 /// <summary>
-/// Runs a Node script from TestData/Mailpit in a scratch copy of that folder, after `npm ci` from its
-/// committed package.json and package-lock.json (so a fresh CI machine installs the real npm client).
+/// Runs a Node script from TestData/Mailpit next to the real npm clients installed from that folder's
+/// committed package.json and package-lock.json. <c>scripts/test.sh</c> installs them once with
+/// <c>npm ci</c> before the run and names the folder in <see cref="InstalledVariable"/>; a plain
+/// <c>dotnet test</c> installs them itself into a scratch folder.
 /// </summary>
 public static class NodeScript
 {
+    public const string InstalledVariable = "MAILTEST_NPM_CLIENTS";
+
     private static readonly SemaphoreSlim InstallOnce = new(1, 1);
     private static string? _installed;
 
@@ -29,10 +33,20 @@ public static class NodeScript
         {
             if (_installed is not null) return _installed;
             var source = Path.Combine(AppContext.BaseDirectory, "TestData", "Mailpit");
-            var folder = Path.Combine(Path.GetTempPath(), $"mailtest-mailpit-clients-{Guid.NewGuid():N}");
-            Directory.CreateDirectory(folder);
+            if (Environment.GetEnvironmentVariable(InstalledVariable) is { Length: > 0 } installed)
+            {
+                Assert.True(Directory.Exists(Path.Combine(installed, "node_modules", "mailpit-api")), $"{InstalledVariable}={installed} has no node_modules/mailpit-api.");
+                foreach (var script in Directory.GetFiles(source, "*.mjs")) File.Copy(script, Path.Combine(installed, Path.GetFileName(script)), overwrite: true);
+                return _installed = installed;
+            }
+            var folder = Directory.CreateTempSubdirectory("mailtest-npm-clients-").FullName;
+            AppDomain.CurrentDomain.ProcessExit += (_, _) =>
+            {
+                try { Directory.Delete(folder, recursive: true); }
+                catch (IOException) { } // a scratch folder; the temp directory is cleaned anyway
+            };
             foreach (var file in Directory.GetFiles(source)) File.Copy(file, Path.Combine(folder, Path.GetFileName(file)));
-            var install = await RunProcessAsync("npm", ["ci", "--no-audit", "--no-fund", "--ignore-scripts"], folder, new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
+            var install = await RunProcessAsync("npm", ["ci", "--prefer-offline", "--no-audit", "--no-fund", "--ignore-scripts"], folder, new Dictionary<string, string>(), TimeSpan.FromMinutes(5));
             Assert.True(install.ExitCode == 0, $"npm ci failed: {install}");
             return _installed = folder;
         }

@@ -19,7 +19,8 @@ internal sealed class ApiProblems : IEndpointFilter
         }
     }
 
-    private static (int Status, string Title)? Answer(Exception e) => e switch
+    /// <summary>The status and title for one of Core's refusals, null for anything else (a 500); the Mailpit endpoints answer with the same status.</summary>
+    public static (int Status, string Title)? Answer(Exception e) => e switch
     {
         NotFoundException => (StatusCodes.Status404NotFound, "Not found"),
         AccessDeniedException => (StatusCodes.Status403Forbidden, "Forbidden"),

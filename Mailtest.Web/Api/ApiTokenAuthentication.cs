@@ -22,11 +22,20 @@ public sealed class ApiTokenAuthentication(
         string? header = Request.Headers.Authorization;
         if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
             return AuthenticateResult.NoResult();
-        var holder = await tokens.ResolveAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        return await AuthenticateAsync(tokens, header["Bearer ".Length..].Trim(), SchemeName, Context.RequestAborted);
+    }
+
+    /// <summary>
+    /// The one way an API token becomes a caller, for every scheme that carries one (this Bearer
+    /// header, the Mailpit endpoints' Basic password): an environment token or a member's token.
+    /// </summary>
+    public static async Task<AuthenticateResult> AuthenticateAsync(ApiTokens tokens, string token, string scheme, CancellationToken cancellationToken)
+    {
+        var holder = await tokens.ResolveAsync(token, cancellationToken);
         if (holder is null) return AuthenticateResult.Fail("Unknown or revoked API token.");
         var claims = holder.Environment is { } environment ? CallerClaims.For(environment) : CallerClaims.For(holder.User!);
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, scheme));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, scheme));
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)

@@ -93,6 +93,12 @@ internal static class MessageEndpoints
     private static async Task<IResult> TextAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
         var (_, mime) = await OpenAsync(id, message, query, http, mailbox);
+        return PlainText(mime, http);
+    }
+
+    /// <summary>The plain text (the HTML turned into text when there is no text part); Mailpit's /view/{ID}.txt answers with it too.</summary>
+    internal static IResult PlainText(MimeMessage mime, HttpContext http)
+    {
         var plain = MessagePreviewRenderer.PlainText(mime) ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
         LockDown(http);
         return Results.Text(plain.Text, "text/plain; charset=utf-8");
@@ -115,12 +121,24 @@ internal static class MessageEndpoints
     private static async Task<IResult> PartAsync(Guid id, string message, string partId, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
         var (_, mime) = await OpenAsync(id, message, query, http, mailbox);
-        var part = MessageParts.ByPath(mime, partId) ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
+        return Download(Part(mime, partId), http);
+    }
+
+    internal static MailPart Part(MimeMessage mime, string partId) =>
+        MessageParts.ByPath(mime, partId) ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
+
+    internal static byte[] Decoded(MailPart part)
+    {
         using var buffer = new MemoryStream();
         MessageParts.WriteDecoded(part, buffer);
+        return buffer.ToArray();
+    }
+
+    /// <summary>Always a download (attachment disposition, cleaned name), never rendered on this origin; Mailpit's /part answers with it too.</summary>
+    internal static IResult Download(MailPart part, HttpContext http)
+    {
         LockDown(http);
-        // Always a download (attachment disposition, cleaned name), never rendered on this origin.
-        return Results.File(buffer.ToArray(), part.ContentType, MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin"));
+        return Results.File(Decoded(part), part.ContentType, MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin"));
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
@@ -170,30 +188,30 @@ internal static class MessageEndpoints
 
     private static ComposedAddress Address(InjectAddress a) => new(a.Email ?? "", a.Name);
 
-    private static byte[] Base64(string? content)
+    internal static byte[] Base64(string? content)
     {
         try { return Convert.FromBase64String(content ?? ""); }
         catch (FormatException) { throw new TenancyException("An attachment's content must be base64."); }
     }
 
-    private static MessageRef Ref(string message) =>
+    internal static MessageRef Ref(string message) =>
         MessageRef.TryParse(message, out var reference) ? reference : throw new NotFoundException("There is no such message in this environment.");
 
     // Until the Core preview service lands, the API reads the message with the inbox's preview code.
-    private static async Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
+    internal static async Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
         var (summary, raw) = await mailbox.OpenRawAsync(EnvironmentEndpoints.CallerOf(http), id, Ref(message), query, http.RequestAborted);
         await using (raw)
             return (summary, await MimeMessage.LoadAsync(raw, http.RequestAborted));
     }
 
-    private static void LockDown(HttpContext http)
+    internal static void LockDown(HttpContext http)
     {
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
         NoSniffNoCache(http);
     }
 
-    private static void NoSniffNoCache(HttpContext http)
+    internal static void NoSniffNoCache(HttpContext http)
     {
         http.Response.Headers.XContentTypeOptions = "nosniff";
         http.Response.Headers.CacheControl = "private, no-store";

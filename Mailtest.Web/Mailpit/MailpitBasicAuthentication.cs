@@ -1,8 +1,7 @@
-using System.Security.Claims;
 using System.Text;
 using System.Text.Encodings.Web;
 using Mailtest.Core.Tenancy;
-using Mailtest.Web.Accounts;
+using Mailtest.Web.Api;
 using Microsoft.AspNetCore.Authentication;
 using Microsoft.Extensions.Options;
 
@@ -11,7 +10,8 @@ namespace Mailtest.Web.Mailpit;
 /// <summary>
 /// HTTP Basic authentication for the Mailpit-compatible endpoints, which is what Mailpit's clients
 /// send: the password is a Mailtest API token (an environment token or a member's token), the user
-/// name is ignored (a Bearer token works too). Answers as Mailpit does, in plain text, with a Basic challenge.
+/// name is ignored (a Bearer token works too). The token is checked exactly as the API checks it
+/// (<see cref="ApiTokenAuthentication.AuthenticateAsync"/>). Answers as Mailpit does, in plain text, with a Basic challenge.
 /// </summary>
 public sealed class MailpitBasicAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
@@ -24,7 +24,7 @@ public sealed class MailpitBasicAuthentication(
         string? header = Request.Headers.Authorization;
         string token;
         if (header?.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) == true)
-            token = header["Bearer ".Length..].Trim(); // the Mailtest API's own way works here too
+            token = header["Bearer ".Length..].Trim();
         else if (header?.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) == true)
         {
             string decoded;
@@ -35,16 +35,14 @@ public sealed class MailpitBasicAuthentication(
             token = decoded[(separator + 1)..];
         }
         else return AuthenticateResult.NoResult();
-        var holder = await tokens.ResolveAsync(token, Context.RequestAborted);
-        if (holder is null) return AuthenticateResult.Fail("Unknown or revoked API token.");
-        var claims = holder.Environment is { } environment ? CallerClaims.For(environment) : CallerClaims.For(holder.User!);
-        return AuthenticateResult.Success(new AuthenticationTicket(new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName)), SchemeName));
+        return await ApiTokenAuthentication.AuthenticateAsync(tokens, token, SchemeName, Context.RequestAborted);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Basic realm=\"Mailtest\", charset=\"UTF-8\"";
+        Response.ContentType = "text/plain; charset=utf-8";
         await Response.WriteAsync("Unauthorised: send HTTP Basic authentication whose password is a Mailtest API token " +
             "(create one on the environment's Mailtest tab); the user name can be anything.");
     }
@@ -52,6 +50,7 @@ public sealed class MailpitBasicAuthentication(
     protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
     {
         Response.StatusCode = StatusCodes.Status403Forbidden;
+        Response.ContentType = "text/plain; charset=utf-8";
         await Response.WriteAsync("Your API token does not allow this.");
     }
 }

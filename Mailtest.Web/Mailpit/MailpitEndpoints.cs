@@ -43,17 +43,15 @@ internal static class MailpitEndpoints
         api.MapGet("/message/{id}/headers", HeadersAsync);
         api.MapGet("/message/{id}/raw", RawAsync);
         api.MapGet("/message/{id}/part/{partId}", PartAsync);
-        api.MapGet("/message/{id}/part/{partId}/thumb", () =>
-            Unsupported("Mailtest does not make attachment thumbnails; download the part itself from /part/{PartID}."));
+        api.MapGet("/message/{id}/part/{partId}/thumb", ThumbnailAsync);
         api.MapGet("/message/{id}/html-check", () =>
             Unsupported("Mailtest has no HTML check (email client compatibility) yet; it is planned, not shipped."));
         api.MapGet("/message/{id}/link-check", () =>
             Unsupported("Mailtest has no link check: it never fetches the links of captured mail from the server."));
         api.MapGet("/message/{id}/sa-check", () =>
             Unsupported("Mailtest has no spam check (SpamAssassin) yet; it is planned, not shipped."));
-        api.MapPost("/message/{id}/release", () => Results.Text(
-            "Mailtest never sends captured mail on to real recipients (Mailpit's release): keeping mail from reaching people is what it is for.",
-            "text/plain; charset=utf-8", statusCode: StatusCodes.Status403Forbidden));
+        api.MapPost("/message/{id}/release", () => Error(StatusCodes.Status403Forbidden,
+            "Mailtest never sends captured mail on to real recipients (Mailpit's release): keeping mail from reaching people is what it is for."));
         api.MapPost("/send", SendAsync);
         api.MapGet("/tags", NoTags);
         api.MapPut("/tags", NoTags);
@@ -154,9 +152,7 @@ internal static class MailpitEndpoints
 
     private static MailpitAttachment Attachment(MimeMessage mime, PreviewAttachment attachment)
     {
-        using var content = new MemoryStream();
-        if (MessageParts.ByPath(mime, attachment.PartPath) is { } part) MessageParts.WriteDecoded(part, content);
-        var bytes = content.ToArray();
+        var bytes = MessageParts.ByPath(mime, attachment.PartPath) is { } part ? MessageEndpoints.Decoded(part) : [];
         return new MailpitAttachment(attachment.PartPath, attachment.FileName, attachment.ContentType, attachment.ContentId ?? "", bytes.Length,
             new MailpitChecksums(Convert.ToHexStringLower(MD5.HashData(bytes)), Convert.ToHexStringLower(SHA1.HashData(bytes)),
                 Convert.ToHexStringLower(SHA256.HashData(bytes))));
@@ -179,20 +175,24 @@ internal static class MailpitEndpoints
 
     private static async Task<IResult> RawAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (_, raw) = await mailbox.OpenRawAsync(Caller(http), environmentId, Ref(id), query, http.RequestAborted);
-        LockDown(http, "default-src 'none'; sandbox");
-        return Results.Stream(raw, "text/plain; charset=utf-8");
+        var (_, raw) = await mailbox.OpenRawAsync(Caller(http), environmentId, MessageEndpoints.Ref(id), query, http.RequestAborted);
+        MessageEndpoints.LockDown(http);
+        return Results.Stream(raw, "text/plain; charset=utf-8"); // Mailpit serves the source as text
     }
 
     private static async Task<IResult> PartAsync(Guid environmentId, string id, string partId, HttpContext http, EnvironmentMailbox mailbox)
     {
         var (_, mime) = await OpenAsync(environmentId, id, null, http, mailbox);
-        var part = MessageParts.ByPath(mime, partId) ?? throw new NotFoundException($"This message has no part {partId}; the message's Attachments name the PartIDs.");
-        using var buffer = new MemoryStream();
-        MessageParts.WriteDecoded(part, buffer);
-        LockDown(http, "default-src 'none'; sandbox");
-        // Always a download with a cleaned name, never rendered on this origin.
-        return Results.File(buffer.ToArray(), part.ContentType, MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin"));
+        return MessageEndpoints.Download(MessageEndpoints.Part(mime, partId), http);
+    }
+
+    private static async Task<IResult> ThumbnailAsync(Guid environmentId, string id, string partId, HttpContext http, EnvironmentMailbox mailbox)
+    {
+        var (_, mime) = await OpenAsync(environmentId, id, null, http, mailbox);
+        var part = MessageEndpoints.Part(mime, partId);
+        var jpeg = AttachmentThumbnail.Render(MessageEndpoints.Decoded(part), part.ContentType);
+        MessageEndpoints.LockDown(http);
+        return Results.File(jpeg, "image/jpeg", MessagePreviewRenderer.SafeFileName(part.FileName ?? part.ContentId, $"part-{part.Path}") + ".jpg");
     }
 
     private static async Task<IResult> SendAsync(Guid environmentId, HttpContext http, MessageInjection injection)
@@ -204,7 +204,7 @@ internal static class MailpitEndpoints
             request.Bcc?.Select(b => new ComposedAddress(b)).ToList(), request.ReplyTo?.Select(Address).ToList(),
             request.Subject, request.Text, request.HTML,
             request.Attachments?.Select(a => new ComposedAttachment(a.Filename ?? "attachment",
-                string.IsNullOrWhiteSpace(a.ContentType) ? "application/octet-stream" : a.ContentType, Base64(a.Content), a.ContentID)).ToList(),
+                string.IsNullOrWhiteSpace(a.ContentType) ? "application/octet-stream" : a.ContentType, MessageEndpoints.Base64(a.Content), a.ContentID)).ToList(),
             request.Headers, request.Tags);
         var id = await injection.InjectAsync(Caller(http), environmentId, composed, http.RequestAborted);
         return Json(new MailpitSendResponse(id.ToString()));
@@ -234,29 +234,18 @@ internal static class MailpitEndpoints
     {
         var (_, mime) = await OpenAsync(environmentId, id, query, http, mailbox);
         var html = mime.HtmlBody ?? throw new NotFoundException("This message has no HTML part; read /view/{ID}.txt instead.");
-        LockDown(http, "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'; sandbox");
+        http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'; sandbox";
+        MessageEndpoints.NoSniffNoCache(http);
         return Results.Content(html, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> ViewTextAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (_, mime) = await OpenAsync(environmentId, id, query, http, mailbox);
-        var plain = MessagePreviewRenderer.PlainText(mime) ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
-        LockDown(http, "default-src 'none'; sandbox");
-        return Results.Text(plain.Text, "text/plain; charset=utf-8");
-    }
+    private static async Task<IResult> ViewTextAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        MessageEndpoints.PlainText((await OpenAsync(environmentId, id, query, http, mailbox)).Mime, http);
 
-    private static async Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (summary, raw) = await mailbox.OpenRawAsync(Caller(http), environmentId, Ref(id), query, http.RequestAborted);
-        await using (raw)
-            return (summary, await MimeMessage.LoadAsync(raw, http.RequestAborted));
-    }
+    private static Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        MessageEndpoints.OpenAsync(environmentId, id, query, http, mailbox);
 
     private static Caller Caller(HttpContext http) => EnvironmentEndpoints.CallerOf(http);
-
-    private static MessageRef Ref(string id) =>
-        MessageRef.TryParse(id, out var reference) ? reference : throw new NotFoundException($"There is no message {id} in this environment.");
 
     private static Guid MessageId(string id) =>
         Guid.TryParse(id, out var guid) ? guid : throw new NotFoundException($"There is no message {id} in this environment.");
@@ -266,12 +255,6 @@ internal static class MailpitEndpoints
         : query.Trim();
 
     private static ComposedAddress Address(MailpitSendAddress address) => new(address.Email ?? "", address.Name);
-
-    private static byte[] Base64(string? content)
-    {
-        try { return Convert.FromBase64String(content ?? ""); }
-        catch (FormatException) { throw new TenancyException("An attachment's Content must be base64."); }
-    }
 
     private static List<MailpitAddress> Addresses(InternetAddressList list) =>
         [.. list.Mailboxes.Select(m => new MailpitAddress(m.Name ?? "", m.Address))];
@@ -292,13 +275,8 @@ internal static class MailpitEndpoints
 
     private static IResult Text(string text) => Results.Text(text, "text/plain; charset=utf-8");
 
-    private static IResult Unsupported(string sentence) =>
-        Results.Text(sentence, "text/plain; charset=utf-8", statusCode: StatusCodes.Status501NotImplemented);
+    /// <summary>An error as Mailpit answers one: the status and a plain-text sentence.</summary>
+    public static IResult Error(int status, string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", statusCode: status);
 
-    private static void LockDown(HttpContext http, string policy)
-    {
-        http.Response.Headers.ContentSecurityPolicy = policy;
-        http.Response.Headers.XContentTypeOptions = "nosniff";
-        http.Response.Headers.CacheControl = "private, no-store";
-    }
+    private static IResult Unsupported(string sentence) => Error(StatusCodes.Status501NotImplemented, sentence);
 }

@@ -1,10 +1,11 @@
-using Mailtest.Core.Tenancy;
+using Mailtest.Web.Api;
 
 namespace Mailtest.Web.Mailpit;
 
 /// <summary>
-/// Core's refusals as Mailpit answers errors: the status and a plain-text sentence (Mailpit's clients
-/// put the body into their error message, so the sentence reaches the test log).
+/// Core's refusals as Mailpit answers errors: the API's status (<see cref="ApiProblems.Answer"/>) with
+/// a plain-text sentence instead of problem details (Mailpit's clients put the body into their error
+/// message, so the sentence reaches the test log).
 /// </summary>
 internal sealed class MailpitErrors : IEndpointFilter
 {
@@ -14,17 +15,9 @@ internal sealed class MailpitErrors : IEndpointFilter
         {
             return await next(context);
         }
-        catch (Exception e) when (Status(e) is { } status)
+        catch (Exception e) when (ApiProblems.Answer(e) is { } answer)
         {
-            return Results.Text(e.Message, "text/plain; charset=utf-8", statusCode: status);
+            return MailpitEndpoints.Error(answer.Status, e.Message);
         }
     }
-
-    private static int? Status(Exception e) => e switch
-    {
-        NotFoundException => StatusCodes.Status404NotFound,
-        AccessDeniedException => StatusCodes.Status403Forbidden,
-        TenancyException => StatusCodes.Status400BadRequest,
-        _ => null,
-    };
 }
