@@ -55,4 +55,13 @@ public sealed record SandboxWorld(
         await client.ConnectAsync("127.0.0.1", SmtpPort, MailKit.Security.SecureSocketOptions.StartTls);
         return client;
     }
+
+    /// <summary>Sends one message over SMTP with the environment's credentials, as an application would.</summary>
+    public async Task SendAsync(MimeKit.MimeMessage message)
+    {
+        using var client = await ConnectAsync();
+        await client.AuthenticateAsync(Credential.Username, Credential.Password);
+        await client.SendAsync(message);
+        await client.DisconnectAsync(true);
+    }
 }

@@ -16,25 +16,14 @@ namespace Mailtest.Tests.Mailpit;
 /// The Mailpit-compatible endpoints per environment, driven by the real npm client mailpit-api 2.1.0,
 /// by a fetch replay of cypress-mailpit 2.0.0's calls, and over HTTP for access rules and headers.
 /// </summary>
-public sealed class MailpitCompatibilityTests : IAsyncLifetime
+public sealed class MailpitCompatibilityTests : SandboxTests
 {
-    private MailtestTestHost _host = null!;
-    private SandboxWorld _world = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _host = await MailtestTestHost.StartAsync();
-        _world = await SandboxWorld.CreateAsync(_host);
-    }
-
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
-
-    private string BaseUrl(Guid? environmentId = null) => new Uri(_host.WebAddress, $"mailpit/{environmentId ?? _world.EnvironmentId}").ToString().TrimEnd('/');
+    private string BaseUrl(Guid? environmentId = null) => new Uri(Host.WebAddress, $"mailpit/{environmentId ?? World.EnvironmentId}").ToString().TrimEnd('/');
 
     private async Task<string> EnvironmentTokenAsync(ApiTokenScope scope, Guid? environmentId = null)
     {
-        var tokens = _host.Services.GetRequiredService<ApiTokens>();
-        return (await tokens.CreateForEnvironmentByOperatorAsync(environmentId ?? _world.EnvironmentId, scope, "ci", "tests")).Token;
+        var tokens = Host.Services.GetRequiredService<ApiTokens>();
+        return (await tokens.CreateForEnvironmentByOperatorAsync(environmentId ?? World.EnvironmentId, scope, "ci", "tests")).Token;
     }
 
     private static HttpClient Basic(MailtestTestHost host, string? token)
@@ -45,14 +34,6 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         return client;
     }
 
-    private async Task SendAsync(MimeMessage message)
-    {
-        using var client = await _world.ConnectAsync();
-        await client.AuthenticateAsync(_world.Credential.Username, _world.Credential.Password);
-        await client.SendAsync(message);
-        await client.DisconnectAsync(true);
-    }
-
     private async Task SeedAsync()
     {
         var welcome = new MimeMessage();
@@ -60,7 +41,7 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         welcome.To.Add(MailboxAddress.Parse("jane@client.example"));
         welcome.Subject = "Welcome aboard";
         welcome.Body = new TextPart("plain") { Text = "Glad to have you." };
-        await SendAsync(welcome);
+        await World.SendAsync(welcome);
 
         var reset = new MimeMessage();
         reset.From.Add(new MailboxAddress("Shop", "noreply@shop.example"));
@@ -74,7 +55,7 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         };
         body.Attachments.Add("terms.pdf", Enumerable.Range(0, 3000).Select(i => (byte)(i % 251)).ToArray(), new ContentType("application", "pdf"));
         reset.Body = body.ToMessageBody();
-        await SendAsync(reset);
+        await World.SendAsync(reset);
     }
 
     [Fact]
@@ -85,12 +66,12 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         // A member's token: chaos (SMTP fault injection) is an environment setting, which environment tokens cannot change.
         var outcome = await NodeScript.RunAsync("mailpit-api-client.mjs", new Dictionary<string, string>
         {
-            ["MAILPIT_URL"] = BaseUrl(), ["MAILPIT_TOKEN"] = _world.OwnerToken,
+            ["MAILPIT_URL"] = BaseUrl(), ["MAILPIT_TOKEN"] = World.OwnerToken,
         });
 
         Assert.True(outcome.ExitCode == 0, outcome.ToString());
         Assert.Contains("all ok", outcome.Output);
-        Assert.Equal(0, (await _world.Owner.GetFromJsonAsync<JsonElement>($"/api/v1/environments/{_world.EnvironmentId}/smtp-faults"))
+        Assert.Equal(0, (await World.Owner.GetFromJsonAsync<JsonElement>($"/api/v1/environments/{World.EnvironmentId}/smtp-faults"))
             .GetProperty("recipient").GetProperty("probability").GetInt32());
     }
 
@@ -109,11 +90,11 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
     [Fact]
     public async Task Without_a_token_401_with_a_Basic_challenge_and_a_sentence()
     {
-        using var anonymous = Basic(_host, null);
-        using var forged = Basic(_host, "mt_forged");
+        using var anonymous = Basic(Host, null);
+        using var forged = Basic(Host, "mt_forged");
 
-        var response = await anonymous.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/messages");
-        var wrong = await forged.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/info");
+        var response = await anonymous.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/messages");
+        var wrong = await forged.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/info");
 
         Assert.Equal(HttpStatusCode.Unauthorized, response.StatusCode);
         Assert.Equal("Basic", response.Headers.WwwAuthenticate.Single().Scheme);
@@ -125,20 +106,20 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
     public async Task Tokens_reach_only_their_environment_read_only_tokens_cannot_delete_and_other_organizations_see_nothing()
     {
         await SeedAsync();
-        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
-        var otherEnvironment = await tenancy.CreateEnvironmentAsync(_world.ProjectId, "dev", EnvironmentKind.Development);
-        using var readOnly = Basic(_host, await EnvironmentTokenAsync(ApiTokenScope.Read));
-        using var otherEnvironmentToken = Basic(_host, await EnvironmentTokenAsync(ApiTokenScope.ReadWrite, otherEnvironment.Id));
-        var (_, strangerUser) = await SandboxWorld.ClientAsync(_host, null);
-        using var stranger = Basic(_host, (await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(strangerUser.Id, "x")).Token);
-        var messages = $"/mailpit/{_world.EnvironmentId}/api/v1/messages";
+        var tenancy = Host.Services.GetRequiredService<TenancyAdministration>();
+        var otherEnvironment = await tenancy.CreateEnvironmentAsync(World.ProjectId, "dev", EnvironmentKind.Development);
+        using var readOnly = Basic(Host, await EnvironmentTokenAsync(ApiTokenScope.Read));
+        using var otherEnvironmentToken = Basic(Host, await EnvironmentTokenAsync(ApiTokenScope.ReadWrite, otherEnvironment.Id));
+        var (_, strangerUser) = await SandboxWorld.ClientAsync(Host, null);
+        using var stranger = Basic(Host, (await Host.Services.GetRequiredService<ApiTokens>().CreateAsync(strangerUser.Id, "x")).Token);
+        var messages = $"/mailpit/{World.EnvironmentId}/api/v1/messages";
 
         var list = await readOnly.GetFromJsonAsync<JsonElement>(messages);
         var delete = await readOnly.DeleteAsync(messages);
-        var send = await readOnly.PostAsJsonAsync($"/mailpit/{_world.EnvironmentId}/api/v1/send", new { From = new { Email = "a@b.example" }, To = new[] { new { Email = "c@d.example" } } });
+        var send = await readOnly.PostAsJsonAsync($"/mailpit/{World.EnvironmentId}/api/v1/send", new { From = new { Email = "a@b.example" }, To = new[] { new { Email = "c@d.example" } } });
         var elsewhere = await otherEnvironmentToken.GetAsync(messages);
         var foreign = await stranger.GetAsync(messages);
-        var foreignMessage = await stranger.GetAsync($"/mailpit/{_world.EnvironmentId}/api/v1/message/latest");
+        var foreignMessage = await stranger.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/message/latest");
 
         Assert.Equal(2, list.GetProperty("messages_count").GetInt32());
         Assert.Equal(HttpStatusCode.Forbidden, delete.StatusCode);
@@ -153,8 +134,8 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
     [Fact]
     public async Task Chaos_set_through_Mailpits_endpoint_fails_RCPT_TO_over_real_SMTP()
     {
-        using var owner = Basic(_host, _world.OwnerToken);
-        var set = await owner.PutAsJsonAsync($"/mailpit/{_world.EnvironmentId}/api/v1/chaos", new { Recipient = new { ErrorCode = 550, Probability = 100 } });
+        using var owner = Basic(Host, World.OwnerToken);
+        var set = await owner.PutAsJsonAsync($"/mailpit/{World.EnvironmentId}/api/v1/chaos", new { Recipient = new { ErrorCode = 550, Probability = 100 } });
         Assert.Equal(HttpStatusCode.OK, set.StatusCode);
 
         var message = new MimeMessage();
@@ -162,10 +143,10 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         message.To.Add(MailboxAddress.Parse("a@client.example"));
         message.Subject = "Refused";
         message.Body = new TextPart("plain") { Text = "x" };
-        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => SendAsync(message));
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => World.SendAsync(message));
 
         Assert.Equal((SmtpStatusCode)550, refused.StatusCode);
-        var chaos = await owner.GetFromJsonAsync<JsonElement>($"/mailpit/{_world.EnvironmentId}/api/v1/chaos");
+        var chaos = await owner.GetFromJsonAsync<JsonElement>($"/mailpit/{World.EnvironmentId}/api/v1/chaos");
         Assert.Equal(550, chaos.GetProperty("Recipient").GetProperty("ErrorCode").GetInt32());
     }
 
@@ -181,9 +162,9 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         pictures.To.Add(MailboxAddress.Parse("a@client.example"));
         pictures.Subject = "Pictures";
         pictures.Body = body.ToMessageBody();
-        await SendAsync(pictures);
-        using var owner = Basic(_host, _world.OwnerToken);
-        var api = $"/mailpit/{_world.EnvironmentId}/api/v1/message";
+        await World.SendAsync(pictures);
+        using var owner = Basic(Host, World.OwnerToken);
+        var api = $"/mailpit/{World.EnvironmentId}/api/v1/message";
         var latest = await owner.GetFromJsonAsync<JsonElement>($"{api}/latest");
         var id = latest.GetProperty("ID").GetString();
         var parts = latest.GetProperty("Attachments").EnumerateArray()
@@ -235,10 +216,10 @@ public sealed class MailpitCompatibilityTests : IAsyncLifetime
         hostile.To.Add(MailboxAddress.Parse("a@client.example"));
         hostile.Subject = "Hostile";
         hostile.Body = new TextPart("html") { Text = "<p>Hi</p><script>fetch('/api/v1/environments')</script>" };
-        await SendAsync(hostile);
-        using var owner = Basic(_host, _world.OwnerToken);
+        await World.SendAsync(hostile);
+        using var owner = Basic(Host, World.OwnerToken);
 
-        var response = await owner.GetAsync($"/mailpit/{_world.EnvironmentId}/view/latest.html");
+        var response = await owner.GetAsync($"/mailpit/{World.EnvironmentId}/view/latest.html");
 
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         Assert.Contains("<script>", await response.Content.ReadAsStringAsync());

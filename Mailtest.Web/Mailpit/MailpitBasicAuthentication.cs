@@ -9,48 +9,34 @@ namespace Mailtest.Web.Mailpit;
 
 /// <summary>
 /// HTTP Basic authentication for the Mailpit-compatible endpoints, which is what Mailpit's clients
-/// send: the password is a Mailtest API token (an environment token or a member's token), the user
-/// name is ignored (a Bearer token works too). The token is checked exactly as the API checks it
-/// (<see cref="ApiTokenAuthentication.AuthenticateAsync"/>). Answers as Mailpit does, in plain text, with a Basic challenge.
+/// send: the password is a Mailtest API token, checked exactly as the API checks a Bearer token (which
+/// works here too); the user name is ignored. Answers as Mailpit does, in plain text, with a Basic challenge.
 /// </summary>
 public sealed class MailpitBasicAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
-    : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
+    : ApiTokenAuthentication(options, logger, encoder, tokens)
 {
-    public const string SchemeName = "MailpitBasic";
+    public new const string SchemeName = "MailpitBasic";
 
-    protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
+    protected override (string? Token, string? Failure) ReadToken(string? authorization)
     {
-        string? header = Request.Headers.Authorization;
-        string token;
-        if (header?.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) == true)
-            token = header["Bearer ".Length..].Trim();
-        else if (header?.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) == true)
-        {
-            string decoded;
-            try { decoded = Encoding.UTF8.GetString(Convert.FromBase64String(header["Basic ".Length..].Trim())); }
-            catch (FormatException) { return AuthenticateResult.Fail("The Basic credentials are not base64."); }
-            var separator = decoded.IndexOf(':');
-            if (separator < 0) return AuthenticateResult.Fail("The Basic credentials have no password.");
-            token = decoded[(separator + 1)..];
-        }
-        else return AuthenticateResult.NoResult();
-        return await ApiTokenAuthentication.AuthenticateAsync(tokens, token, SchemeName, Context.RequestAborted);
+        if (authorization?.StartsWith("Basic ", StringComparison.OrdinalIgnoreCase) != true) return base.ReadToken(authorization);
+        string decoded;
+        try { decoded = Encoding.UTF8.GetString(Convert.FromBase64String(authorization["Basic ".Length..].Trim())); }
+        catch (FormatException) { return (null, "The Basic credentials are not base64."); }
+        var separator = decoded.IndexOf(':');
+        return separator < 0 ? (null, "The Basic credentials have no password.") : (decoded[(separator + 1)..], null);
     }
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {
-        Response.StatusCode = StatusCodes.Status401Unauthorized;
         Response.Headers.WWWAuthenticate = "Basic realm=\"Mailtest\", charset=\"UTF-8\"";
-        Response.ContentType = "text/plain; charset=utf-8";
-        await Response.WriteAsync("Unauthorised: send HTTP Basic authentication whose password is a Mailtest API token " +
+        await Answer(StatusCodes.Status401Unauthorized, "Unauthorised: send HTTP Basic authentication whose password is a Mailtest API token " +
             "(create one on the environment's Mailtest tab); the user name can be anything.");
     }
 
-    protected override async Task HandleForbiddenAsync(AuthenticationProperties properties)
-    {
-        Response.StatusCode = StatusCodes.Status403Forbidden;
-        Response.ContentType = "text/plain; charset=utf-8";
-        await Response.WriteAsync("Your API token does not allow this.");
-    }
+    protected override Task HandleForbiddenAsync(AuthenticationProperties properties) =>
+        Answer(StatusCodes.Status403Forbidden, "Your API token does not allow this.");
+
+    private Task Answer(int status, string sentence) => MailpitEndpoints.Error(status, sentence).ExecuteAsync(Context);
 }
