@@ -120,6 +120,10 @@ public sealed class MailpitCompatibilityTests : SandboxTests
         var elsewhere = await otherEnvironmentToken.GetAsync(messages);
         var foreign = await stranger.GetAsync(messages);
         var foreignMessage = await stranger.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/message/latest");
+        // What Mailtest does not support says so only to those who may read the environment.
+        var foreignTags = await stranger.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/tags");
+        var elsewhereRelease = await otherEnvironmentToken.PostAsync($"/mailpit/{World.EnvironmentId}/api/v1/message/latest/release", null);
+        var tags = await readOnly.GetAsync($"/mailpit/{World.EnvironmentId}/api/v1/tags");
 
         Assert.Equal(2, list.GetProperty("messages_count").GetInt32());
         Assert.Equal(HttpStatusCode.Forbidden, delete.StatusCode);
@@ -128,6 +132,11 @@ public sealed class MailpitCompatibilityTests : SandboxTests
         Assert.Equal(HttpStatusCode.Forbidden, elsewhere.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, foreign.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, foreignMessage.StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, foreignTags.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, elsewhereRelease.StatusCode);
+        Assert.DoesNotContain("never sends", await elsewhereRelease.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.NotImplemented, tags.StatusCode);
+        Assert.Contains("no tag index", await tags.Content.ReadAsStringAsync());
         Assert.Equal(2, (await readOnly.GetFromJsonAsync<JsonElement>(messages)).GetProperty("total").GetInt32());
     }
 

@@ -44,19 +44,21 @@ internal static class MailpitEndpoints
         api.MapGet("/message/{id}/raw", RawAsync);
         api.MapGet("/message/{id}/part/{partId}", PartAsync);
         api.MapGet("/message/{id}/part/{partId}/thumb", ThumbnailAsync);
-        api.MapGet("/message/{id}/html-check", () =>
-            Unsupported("Mailtest has no HTML check (email client compatibility) yet; it is planned, not shipped."));
-        api.MapGet("/message/{id}/link-check", () =>
-            Unsupported("Mailtest has no link check: it never fetches the links of captured mail from the server."));
-        api.MapGet("/message/{id}/sa-check", () =>
-            Unsupported("Mailtest has no spam check (SpamAssassin) yet; it is planned, not shipped."));
-        api.MapPost("/message/{id}/release", () => Error(StatusCodes.Status403Forbidden,
+        api.MapGet("/message/{id}/html-check", Unsupported(StatusCodes.Status501NotImplemented,
+            "Mailtest has no HTML check (email client compatibility) yet; it is planned, not shipped."));
+        api.MapGet("/message/{id}/link-check", Unsupported(StatusCodes.Status501NotImplemented,
+            "Mailtest has no link check: it never fetches the links of captured mail from the server."));
+        api.MapGet("/message/{id}/sa-check", Unsupported(StatusCodes.Status501NotImplemented,
+            "Mailtest has no spam check (SpamAssassin) yet; it is planned, not shipped."));
+        api.MapPost("/message/{id}/release", Unsupported(StatusCodes.Status403Forbidden,
             "Mailtest never sends captured mail on to real recipients (Mailpit's release): keeping mail from reaching people is what it is for."));
         api.MapPost("/send", SendAsync);
-        api.MapGet("/tags", NoTags);
-        api.MapPut("/tags", NoTags);
-        api.MapPut("/tags/{tag}", NoTags);
-        api.MapDelete("/tags/{tag}", NoTags);
+        var noTags = Unsupported(StatusCodes.Status501NotImplemented,
+            "Mailtest keeps no tag index yet, so tags cannot be listed, set, renamed or deleted; a message's X-Tags header shows in its Tags.");
+        api.MapGet("/tags", noTags);
+        api.MapPut("/tags", noTags);
+        api.MapPut("/tags/{tag}", noTags);
+        api.MapDelete("/tags/{tag}", noTags);
         api.MapGet("/chaos", async (Guid environmentId, HttpContext http, SmtpFaultInjection faults) =>
             Json(Chaos(await faults.GetAsync(Caller(http), environmentId, http.RequestAborted))));
         api.MapPut("/chaos", SetChaosAsync);
@@ -73,9 +75,9 @@ internal static class MailpitEndpoints
             new MailpitRuntimeStats((long)(DateTime.UtcNow - Started).TotalSeconds, 0, 0, 0, 0, 0)));
     }
 
-    private static async Task<IResult> WebUiAsync(Guid environmentId, HttpContext http, EnvironmentMailbox mailbox)
+    private static async Task<IResult> WebUiAsync(Guid environmentId, HttpContext http, AccessRules access)
     {
-        await mailbox.ListAsync(Caller(http), environmentId, null, null, 1, http.RequestAborted); // the same read permission as the rest
+        await access.RequireMailAsync(Caller(http), environmentId, MailAccess.Read, http.RequestAborted);
         return Json(new MailpitWebUi("Mailtest", new MailpitRelay(false, "", "", "", "", "", false, ""),
             SpamAssassin: false, ChaosEnabled: true, DuplicatesIgnored: false, HideDeleteAllButton: false));
     }
@@ -210,9 +212,6 @@ internal static class MailpitEndpoints
         return Json(new MailpitSendResponse(id.ToString()));
     }
 
-    private static IResult NoTags() => Unsupported(
-        "Mailtest keeps no tag index yet, so tags cannot be listed, set, renamed or deleted; a message's X-Tags header shows in its Tags.");
-
     private static async Task<IResult> SetChaosAsync(Guid environmentId, HttpContext http, SmtpFaultInjection faults)
     {
         // Mailpit: a trigger left out is reset to 0%.
@@ -278,5 +277,14 @@ internal static class MailpitEndpoints
     /// <summary>An error as Mailpit answers one: the status and a plain-text sentence.</summary>
     public static IResult Error(int status, string sentence) => Results.Text(sentence, "text/plain; charset=utf-8", statusCode: status);
 
-    private static IResult Unsupported(string sentence) => Error(StatusCodes.Status501NotImplemented, sentence);
+    /// <summary>
+    /// What Mailpit offers and Mailtest does not: the sentence, once the caller is known to read this
+    /// environment (anyone else meets the same 403/404 as on every other path).
+    /// </summary>
+    private static Func<Guid, HttpContext, AccessRules, Task<IResult>> Unsupported(int status, string sentence) =>
+        async (environmentId, http, access) =>
+        {
+            await access.RequireMailAsync(Caller(http), environmentId, MailAccess.Read, http.RequestAborted);
+            return Error(status, sentence);
+        };
 }
