@@ -1,3 +1,4 @@
+using System.Net;
 using Mailtest.Core.Tenancy;
 
 namespace Mailtest.Core.Capture;
@@ -58,10 +59,10 @@ public static class MailtestLifecycleRules
 }
 
 /// <summary>A transition refused because of the environment's current state (HTTP 409).</summary>
-public sealed class MailtestConflictException(string message) : Exception(message);
+public sealed class MailtestConflictException(string message) : RefusalException(HttpStatusCode.Conflict, message);
 
 /// <summary>
 /// The rotation could not finish (Odoo could not be updated): the environment stays in
 /// "Rotation in progress" with Retry and Abort, and the old password still works in Odoo.
 /// </summary>
-public sealed class MailtestRotationStuckException(string message, Exception inner) : Exception(message, inner);
+public sealed class MailtestRotationStuckException(string message, Exception inner) : RefusalException(HttpStatusCode.BadGateway, message, Odoo.OdooRoutingException.ProblemTitle, inner);

@@ -35,18 +35,19 @@ public sealed class MessageDeletion(
     /// <summary>How many messages <see cref="DeleteAsync"/> would delete now: the confirmation's number.</summary>
     public async Task<long> CountAsync(Caller caller, Guid environmentId, string? search, CancellationToken cancellationToken = default)
     {
-        await access.RequireAsync(caller, environmentId, ProjectPermission.MailtestView, cancellationToken);
+        await access.RequireMailAsync(caller, environmentId, MailAccess.Read, cancellationToken);
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await (await MatchingAsync(db, environmentId, search, cancellationToken)).LongCountAsync(cancellationToken);
     }
 
     /// <summary>
     /// Deletes every message of the environment, or every one matching <paramref name="search"/> (the
-    /// inbox's search syntax). Needs <c>project.mailtest.view</c>, as deleting one message does.
+    /// inbox's search syntax). Needs what deleting one message needs (<see cref="AccessRules.RequireMailAsync"/>:
+    /// <c>project.mailtest.view</c>, or a read-write token of the environment).
     /// </summary>
     public async Task<DeletedMessages> DeleteAsync(Caller caller, Guid environmentId, string? search, CancellationToken cancellationToken = default)
     {
-        var environment = await access.RequireAsync(caller, environmentId, ProjectPermission.MailtestView, cancellationToken);
+        var environment = await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
         var deleted = await DeleteInBatchesAsync(async (db, ct) =>
             await (await MatchingAsync(db, environmentId, search, ct))
                 .OrderBy(m => m.ReceivedUtc).ThenBy(m => m.Id)

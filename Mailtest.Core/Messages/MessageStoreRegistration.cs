@@ -1,4 +1,5 @@
 using Mailtest.Core.Data;
+using Mailtest.Core.Messages.Preview;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 using Microsoft.Extensions.Hosting;
@@ -9,7 +10,7 @@ namespace Mailtest.Core.Messages;
 
 public static class MessageStoreRegistration
 {
-    /// <summary>The message store: batching ingest writer, sealed raw messages, full-text search.</summary>
+    /// <summary>The message store: batching ingest writer, sealed raw messages, full-text search, previews.</summary>
     public static IHostApplicationBuilder AddMessageStore(this IHostApplicationBuilder builder)
     {
         builder.Services.AddMessageStore();
@@ -35,6 +36,10 @@ public static class MessageStoreRegistration
         services.AddHostedService<IngestWriterStartup>();
         services.AddSingleton<MessageIngest>();
         services.AddSingleton<IMessageStore, MessageStore>();
+        // Previews: one parse per opened message, links signed for the sandboxed frame.
+        services.TryAddSingleton<PreviewLinkSigner>();
+        services.TryAddSingleton<MessagePreviewRenderer>();
+        services.TryAddSingleton<MessagePreviews>();
         return services;
     }
 }

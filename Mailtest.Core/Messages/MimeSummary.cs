@@ -1,6 +1,5 @@
-using AngleSharp.Html.Parser;
+using Mailtest.Core.Messages.Preview;
 using MimeKit;
-using MimeKit.IO;
 
 namespace Mailtest.Core.Messages;
 
@@ -37,7 +36,7 @@ public sealed record MimeSummary(
         }
     }
 
-    private static MimeSummary FromMessage(MimeMessage message, CancellationToken cancellationToken)
+    internal static MimeSummary FromMessage(MimeMessage message, CancellationToken cancellationToken)
     {
         return new MimeSummary(
             Addresses(message.From), Addresses(message.To), Addresses(message.Cc), Addresses(message.ReplyTo),
@@ -48,40 +47,16 @@ public sealed record MimeSummary(
 
     private static string? Addresses(InternetAddressList list) => list.Count == 0 ? null : list.ToString();
 
-    private static List<AttachmentInfo> FindAttachments(MimeMessage message, CancellationToken cancellationToken)
-    {
-        var found = new List<AttachmentInfo>();
-        using var iterator = new MimeIterator(message);
-        while (iterator.MoveNext())
-        {
-            if (iterator.Current is not MimePart part) continue;
-            var isBodyText = part is TextPart && !part.IsAttachment && part.FileName is null;
-            if (isBodyText || (!part.IsAttachment && part.ContentId is null && part.FileName is null)) continue;
-            found.Add(new AttachmentInfo(
-                iterator.PathSpecifier, part.FileName, part.ContentType.MimeType, part.ContentId,
-                IsInline: !part.IsAttachment, DecodedSize(part, cancellationToken)));
-        }
-        return found;
-    }
+    // The preview's own walk, so the index and the Attachments tab agree on paths and on what an attachment is.
+    private static List<AttachmentInfo> FindAttachments(MimeMessage message, CancellationToken cancellationToken) =>
+        [.. MessageParts.Attachments(message, MessageParts.Leaves(message)).Select(part => new AttachmentInfo(
+            part.Path, part.FileName, part.ContentType, part.ContentId, part.IsInline, MessageParts.DecodedSize(part, cancellationToken)))];
 
-    private static long DecodedSize(MimePart part, CancellationToken cancellationToken)
-    {
-        if (part.Content is null) return 0;
-        using var measure = new MeasuringStream();
-        try { part.Content.DecodeTo(measure, cancellationToken); }
-        catch (FormatException) { }
-        return measure.Length;
-    }
-
+    // The preview's own HTML-to-text, so search sees what the Plain tab shows.
     private static string ReadableBody(MimeMessage message)
     {
-        var text = message.TextBody;
-        if (!string.IsNullOrWhiteSpace(text)) return text;
-        var html = message.HtmlBody;
-        if (string.IsNullOrWhiteSpace(html)) return "";
-        var document = new HtmlParser().ParseDocument(html);
-        foreach (var element in document.QuerySelectorAll("script, style")) element.Remove();
-        return document.Body?.TextContent ?? "";
+        if (MessageParts.Body(message, isHtml: false)?.Text is { } text && !string.IsNullOrWhiteSpace(text)) return text;
+        return MessageParts.Body(message, isHtml: true)?.Text is { } html && !string.IsNullOrWhiteSpace(html) ? HtmlToText.Convert(html) : "";
     }
 
     private static string Truncate(string text) => text.Length <= MaxBodyTextChars ? text : text[..MaxBodyTextChars];

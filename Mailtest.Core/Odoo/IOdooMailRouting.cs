@@ -1,3 +1,4 @@
+using System.Net;
 using Mailtest.Core.Tenancy;
 
 namespace Mailtest.Core.Odoo;
@@ -48,5 +49,11 @@ public enum OdooTamperStatus
 
 public sealed record OdooTamperCheck(OdooTamperStatus Status, string? Reason);
 
-/// <summary>A failure a user can act on; the message never contains connection strings or passwords.</summary>
-public sealed class OdooRoutingException(string message, Exception? inner = null) : Exception(message, inner);
+/// <summary>
+/// Odoo could not be reached or changed (HTTP 502: the upstream failed, nothing is wrong with the request).
+/// The message never contains connection strings or passwords.
+/// </summary>
+public sealed class OdooRoutingException(string message, Exception? inner = null) : RefusalException(HttpStatusCode.BadGateway, message, ProblemTitle, inner)
+{
+    public const string ProblemTitle = "Odoo could not be updated";
+}

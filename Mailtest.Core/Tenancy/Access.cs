@@ -1,3 +1,4 @@
+using System.Net;
 using Mailtest.Core.Audit;
 using Mailtest.Core.Data;
 using Microsoft.EntityFrameworkCore;
@@ -56,10 +57,10 @@ public enum MailAccess
 }
 
 /// <summary>The caller may not do this (HTTP 403); the message says why in words a person can act on.</summary>
-public sealed class AccessDeniedException(string message) : Exception(message);
+public sealed class AccessDeniedException(string message) : RefusalException(HttpStatusCode.Forbidden, message);
 
 /// <summary>There is no such thing for this caller (HTTP 404): another organization's objects look absent.</summary>
-public sealed class NotFoundException(string message) : Exception(message);
+public sealed class NotFoundException(string message) : RefusalException(HttpStatusCode.NotFound, message);
 
 /// <summary>
 /// The one place that answers "may this caller see or change this environment's mail?". The UI,

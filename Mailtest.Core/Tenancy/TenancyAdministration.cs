@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Mail;
 using System.Security.Cryptography;
 using Mailtest.Core.Data;
@@ -114,5 +115,5 @@ public sealed class TenancyAdministration(IDbContextFactory<MailtestDbContext> d
     }
 }
 
-/// <summary>Input that tenancy refuses, with a sentence a person can act on.</summary>
-public sealed class TenancyException(string message) : Exception(message);
+/// <summary>Input that tenancy refuses (HTTP 400), with a sentence a person can act on.</summary>
+public sealed class TenancyException(string message) : RefusalException(HttpStatusCode.BadRequest, message);

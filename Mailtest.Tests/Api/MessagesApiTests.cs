@@ -3,6 +3,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Messages;
 using MimeKit;
 
@@ -90,7 +91,9 @@ public sealed class MessagesApiTests(ApiSite site) : IClassFixture<ApiSite>
         Assert.Equal("text/html", html.Content.Headers.ContentType?.MediaType);
         Assert.Contains("sandbox", html.Headers.GetValues("Content-Security-Policy").Single());
         Assert.Contains("<b>invoice</b>", document);
-        Assert.Contains("/inbox/messages/", document); // the cid: image points at the message's own part
+        // Read with an environment token (no inbox session), so the cid: image travels inside the document.
+        Assert.Contains($"src=\"data:image/png;base64,{Convert.ToBase64String(new byte[300])}\"", document);
+        Assert.DoesNotContain("cid:", document);
 
         var part = await scene.Read.GetAsync($"{path}/parts/{pdf.GetProperty("partId").GetString()}");
         Assert.Equal(HttpStatusCode.OK, part.StatusCode);
@@ -197,5 +200,16 @@ public sealed class MessagesApiTests(ApiSite site) : IClassFixture<ApiSite>
         using var text = new StringContent("hello", Encoding.UTF8, "text/plain");
         Assert.Contains("message/rfc822", await ProblemAsync(await scene.Write.PostAsync(scene.Messages, text), HttpStatusCode.BadRequest));
         Assert.Equal(2, (await JsonAsync(await scene.Read.GetAsync(scene.Messages))).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task A_message_over_the_plans_size_limit_is_refused_with_413_and_nothing_is_stored()
+    {
+        var scene = await site.SceneAsync(Plan.Starter); // 10 MB per message
+        var body = "Subject: Too big\r\nFrom: app@shop.example\r\nTo: alice@example.com\r\n\r\n" + new string('x', 11 * 1024 * 1024);
+        using var eml = new StringContent(body, Encoding.ASCII);
+        eml.Headers.ContentType = new MediaTypeHeaderValue("message/rfc822");
+        Assert.Contains("10 MB", await ProblemAsync(await scene.Write.PostAsync(scene.Messages, eml), HttpStatusCode.RequestEntityTooLarge));
+        Assert.Equal(0, (await JsonAsync(await scene.Read.GetAsync(scene.Messages))).GetProperty("total").GetInt32());
     }
 }

@@ -66,6 +66,50 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         Assert.NotNull(zip.GetEntry("manifest.json"));
     }
 
+    [Fact]
+    public async Task Clearing_by_hand_says_how_many_messages_match_before_deleting_them()
+    {
+        await using var host = await MailtestTestHost.StartAsync(new Dictionary<string, string?>
+        {
+            ["Mailtest:Setup:AdminEmail"] = AdminEmail, ["Mailtest:Setup:AdminPassword"] = AdminPassword,
+        });
+        var administration = host.Services.GetRequiredService<TenancyAdministration>();
+        var organization = await administration.CreateOrganizationAsync("Acme Agency", Plan.Pro);
+        await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
+        var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
+        var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
+        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        await SendAsync(host, credential, 12); // Order 0 … Order 11
+
+        await using var context = await chromium.NewContextAsync();
+        var page = await context.NewPageAsync();
+        page.SetDefaultTimeout((float)Patience.TotalMilliseconds);
+        await page.GotoAsync(new Uri(host.WebAddress, $"/environments/{environment.Id}?tab=mailtest").ToString());
+        await page.FillAsync("#email", AdminEmail);
+        await page.FillAsync("#password", AdminPassword);
+        await page.ClickAsync("button[type=submit]");
+        await page.WaitForURLAsync($"**/environments/{environment.Id}*");
+        await WaitInteractiveAsync(page);
+        await page.Locator(".mud-tab", new() { HasText = "Mailtest" }).ClickAsync();
+        await Expect(page.Locator("[data-testid=plan-usage]")).ToContainTextAsync("12 of 10,000 messages");
+
+        await page.FillAsync("input[data-testid=clear-messages-search], [data-testid=clear-messages-search] input", "\"Order 1\"");
+        await page.Keyboard.PressAsync("Tab");
+        await page.ClickAsync("[data-testid=clear-messages-start]");
+        await Expect(page.Locator("[data-testid=clear-messages-count]")).ToContainTextAsync("3 messages match"); // Order 1, 10, 11
+        await page.ClickAsync("[data-testid=clear-messages-confirm]");
+        await Expect(page.Locator("[data-testid=clear-messages-result]")).ToHaveTextAsync("Deleted 3 messages.");
+        await Expect(page.Locator("[data-testid=mailtest-count]")).ToHaveTextAsync("9");
+
+        await page.ClickAsync("input[data-testid=clear-messages-search], [data-testid=clear-messages-search] input", new() { ClickCount = 3 });
+        await page.Keyboard.PressAsync("Backspace");
+        await page.Keyboard.PressAsync("Tab");
+        await page.ClickAsync("[data-testid=clear-messages-start]");
+        await Expect(page.Locator("[data-testid=clear-messages-count]")).ToContainTextAsync("All 9 captured messages");
+        await page.ClickAsync("[data-testid=clear-messages-confirm]");
+        await Expect(page.Locator("[data-testid=mailtest-count]")).ToHaveTextAsync("0");
+    }
+
     private static async Task SendAsync(MailtestTestHost host, IssuedCredential credential, int count)
     {
         using var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, Timeout = 15_000 };

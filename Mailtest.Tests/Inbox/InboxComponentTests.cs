@@ -73,20 +73,18 @@ public sealed class InboxComponentTests : BunitContext
         Assert.Equal("No messages match your search.", list.Find(".inbox-list__none").TextContent);
     }
 
-    private OpenedMessage Open(MimeMessage mime, string envelopeTo = "anna@example.com,hidden@example.com")
-    {
-        using var buffer = new MemoryStream();
-        mime.WriteTo(buffer);
-        var summary = new CapturedMessage
-        {
-            EnvironmentId = Guid.NewGuid(), ReceivedUtc = DateTime.UtcNow, EnvelopeFrom = "bounce@shop.example",
-            EnvelopeTo = envelopeTo, From = mime.From.ToString(), To = mime.To.ToString(), Subject = mime.Subject,
-        };
-        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(_signer.Grant(summary.Id, summary.EnvironmentId, Guid.NewGuid())));
-    }
+    private OpenedMessage Open(MimeMessage mime, string envelopeTo = "anna@example.com,hidden@example.com") =>
+        OpenedMessages.Open(mime, _signer, envelopeTo: envelopeTo);
+
+    private readonly Dictionary<Guid, InboxLinks> _links = [];
+
+    // Minted once per message, as the inbox does: a second grant a second later would carry another expiry.
+    private InboxLinks Links(OpenedMessage message) =>
+        _links.TryGetValue(message.Summary.Id, out var links) ? links
+            : _links[message.Summary.Id] = new(_signer.Grant(message.Summary.Id, message.Summary.EnvironmentId, Guid.Empty));
 
     private IRenderedComponent<MessagePreview> RenderPreview(OpenedMessage message, int tab, bool blockRemote = false) =>
-        Render<MessagePreview>(p => p.Add(x => x.Message, message).Add(x => x.ActiveTab, tab).Add(x => x.BlockRemoteImages, blockRemote));
+        Render<MessagePreview>(p => p.Add(x => x.Message, message).Add(x => x.Links, Links(message)).Add(x => x.ActiveTab, tab).Add(x => x.BlockRemoteImages, blockRemote));
 
     [Fact]
     public void Html_tab_is_a_sandboxed_frame_on_the_signed_preview_document()
@@ -97,8 +95,8 @@ public sealed class InboxComponentTests : BunitContext
 
         Assert.Equal("allow-popups allow-popups-to-escape-sandbox", frame.GetAttribute("sandbox"));
         Assert.DoesNotContain("allow-scripts", frame.GetAttribute("sandbox"));
-        Assert.Equal(message.Links.HtmlDocument(false), frame.GetAttribute("src"));
-        Assert.Equal(message.Links.HtmlDocument(true), RenderPreview(message, tab: 0, blockRemote: true).Find("iframe").GetAttribute("src"));
+        Assert.Equal(Links(message).HtmlDocument(false), frame.GetAttribute("src"));
+        Assert.Equal(Links(message).HtmlDocument(true), RenderPreview(message, tab: 0, blockRemote: true).Find("iframe").GetAttribute("src"));
     }
 
     [Fact]
@@ -134,12 +132,12 @@ public sealed class InboxComponentTests : BunitContext
         var message = Open(MessagePreviewRendererTests.Mail(null, "Raw body line"));
         var copied = 0;
 
-        var preview = Render<MessagePreview>(p => p.Add(x => x.Message, message).Add(x => x.ActiveTab, 3).Add(x => x.OnCopyRaw, () => copied++));
+        var preview = Render<MessagePreview>(p => p.Add(x => x.Message, message).Add(x => x.Links, Links(message)).Add(x => x.ActiveTab, 3).Add(x => x.OnCopyRaw, () => copied++));
         preview.Find("#inbox-raw-copy").Click();
 
         Assert.Contains("Subject: Hello", preview.Find("#inbox-raw").TextContent);
         Assert.Contains("Raw body line", preview.Find("#inbox-raw").TextContent);
-        Assert.Equal(message.Links.Raw, preview.Find("#inbox-raw-download").GetAttribute("href"));
+        Assert.Equal(Links(message).Raw, preview.Find("#inbox-raw-download").GetAttribute("href"));
         Assert.Equal(1, copied);
     }
 
@@ -159,7 +157,7 @@ public sealed class InboxComponentTests : BunitContext
         var invoice = rows.Single(r => r.TextContent.Contains("invoice.pdf"));
         Assert.Contains("application/pdf", invoice.TextContent);
         Assert.Contains("2 KB", invoice.TextContent);
-        Assert.StartsWith(message.Links.Part(invoice.GetAttribute("data-part")!), invoice.QuerySelector("a")!.GetAttribute("href"));
+        Assert.StartsWith(Links(message).Part(invoice.GetAttribute("data-part")!), invoice.QuerySelector("a")!.GetAttribute("href"));
         Assert.Contains("inline", rows.Single(r => r.TextContent.Contains("logo.png")).TextContent);
     }
 
@@ -167,8 +165,9 @@ public sealed class InboxComponentTests : BunitContext
     public void Clicking_a_tab_reports_it()
     {
         var tabs = new List<int>();
+        var message = Open(MessagePreviewRendererTests.Mail("<p>x</p>", "x"));
         var preview = Render<MessagePreview>(p => p
-            .Add(x => x.Message, Open(MessagePreviewRendererTests.Mail("<p>x</p>", "x")))
+            .Add(x => x.Message, message).Add(x => x.Links, Links(message))
             .Add(x => x.ActiveTabChanged, tab => tabs.Add(tab)));
 
         preview.FindAll(".mud-tab").Single(t => t.TextContent.Trim() == "Headers").Click();

@@ -54,6 +54,34 @@ public sealed class InboxEndpointTests(InboxSite site) : IClassFixture<InboxSite
     }
 
     [Fact]
+    public async Task Opening_a_message_decrypts_and_parses_it_once_however_many_inline_images_it_has()
+    {
+        var subject = $"Images {Guid.NewGuid():N}";
+        var body = new BodyBuilder { HtmlBody = string.Concat(Enumerable.Range(0, 6).Select(i => $"<img src=\"cid:image{i}@shop\">")) };
+        for (var i = 0; i < 6; i++) body.LinkedResources.Add($"image{i}.png", Png, ContentType.Parse("image/png")).ContentId = $"image{i}@shop";
+        var message = new MimeMessage { Subject = subject, Body = body.ToMessageBody() };
+        message.From.Add(MailboxAddress.Parse("shop@example.com"));
+        message.To.Add(MailboxAddress.Parse("anna@example.com"));
+        await site.SendAsync(site.Staging, message);
+        var item = await site.FindAsync(site.Staging, subject);
+        var previews = site.Services.GetRequiredService<MessagePreviews>();
+        var (opensBefore, parsesBefore) = (previews.RawOpenCount, previews.ParseCount);
+
+        // What the inbox does when a reader clicks the message: the panel, then the frame, then each image.
+        var opened = await previews.OpenAsync(item.Id, [site.Staging.Id]);
+        var links = new InboxLinks(Signer.Grant(item.Id, item.EnvironmentId, site.Member.Id));
+        var document = await Http.GetStringAsync(links.HtmlDocument(blockRemoteImages: true));
+        var images = await Task.WhenAll(Enumerable.Range(0, 6).Select(i => Http.GetAsync(links.ContentIdPart($"image{i}@shop"))));
+
+        Assert.Equal(6, opened!.Attachments.Count(a => a.IsInline));
+        Assert.Equal(6, Enumerable.Range(0, 6).Count(i => document.Contains($"/cid/image{i}%40shop?t=")));
+        Assert.All(images, response => Assert.Equal(HttpStatusCode.OK, response.StatusCode));
+        foreach (var image in images) Assert.Equal(Png, await image.Content.ReadAsByteArrayAsync());
+        Assert.Equal(opensBefore + 1, previews.RawOpenCount);
+        Assert.Equal(parsesBefore + 1, previews.ParseCount);
+    }
+
+    [Fact]
     public async Task Links_without_a_valid_grant_for_the_message_are_not_found()
     {
         var links = await SendAsync($"Grant {Guid.NewGuid():N}");

@@ -60,7 +60,7 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
 
     private async Task<Tab> OpenAsync(Caller caller, bool live = true)
     {
-        var reader = new InboxReader(new CurrentCaller(new SignedIn(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), new PreviewLinkSigner(new byte[32], _time));
+        var reader = new InboxReader(new CurrentCaller(new SignedIn(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), _core.Get<MessagePreviews>(), new PreviewLinkSigner(new byte[32], _time));
         Assert.True(await reader.LoadCallerAsync());
         var state = new InboxState(reader, _core.Get<MessageEvents>(), _time);
         var tab = new Tab(state);

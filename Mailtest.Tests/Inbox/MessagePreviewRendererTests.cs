@@ -10,15 +10,10 @@ public sealed class MessagePreviewRendererTests
     private static readonly Guid EnvironmentId = Guid.NewGuid();
     private static readonly Guid UserId = Guid.NewGuid();
     private readonly PreviewLinkSigner _signer = new(Enumerable.Range(1, 32).Select(i => (byte)i).ToArray(), TimeProvider.System);
-    private readonly MessagePreviewRenderer _renderer;
+    private OpenedMessage Open(MimeMessage message) => OpenedMessages.Open(message, _signer, MessageId, EnvironmentId);
 
-    public MessagePreviewRendererTests() => _renderer = new MessagePreviewRenderer(_signer);
-
-    private string Render(string html, bool blockRemote = false, Action<BodyBuilder>? build = null)
-    {
-        var message = Mail(html, build: build);
-        return _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemote)!.Document;
-    }
+    private string Render(string html, bool blockRemote = false, Action<BodyBuilder>? build = null) =>
+        Open(Mail(html, build: build)).RenderHtml(new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemote)!.Document;
 
     internal static MimeMessage Mail(string? html, string? text = null, Action<BodyBuilder>? build = null)
     {
@@ -108,7 +103,7 @@ public sealed class MessagePreviewRendererTests
     {
         var message = Mail("<img src=\"https://cdn.example/logo.png\"><p style=\"background-image: url('https://cdn.example/bg.png')\">x</p>");
 
-        var rendered = _renderer.RenderHtml(message, new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemoteImages: true)!;
+        var rendered = Open(message).RenderHtml(new InboxLinks(_signer.Grant(MessageId, EnvironmentId, UserId)), blockRemoteImages: true)!;
 
         Assert.DoesNotContain("image-proxy", rendered.Document);
         Assert.DoesNotContain("cdn.example", rendered.Document);
@@ -171,10 +166,10 @@ public sealed class MessagePreviewRendererTests
     [Fact]
     public void Plain_tab_uses_the_text_part_or_says_it_was_derived_from_html()
     {
-        var withText = MessagePreviewRenderer.PlainText(Mail("<p>html</p>", text: "Hello Anna,\nyour order shipped."))!;
-        var htmlOnly = MessagePreviewRenderer.PlainText(Mail(
+        var withText = Open(Mail("<p>html</p>", text: "Hello Anna,\nyour order shipped.")).Plain!;
+        var htmlOnly = Open(Mail(
             "<html><head><style>p{}</style><script>x()</script></head><body><h1>Welcome</h1><p>Hello&nbsp;Anna,<br>your order <b>shipped</b>.</p>" +
-            "<ul><li>Boots</li><li>Hat</li></ul><p><a href=\"https://shop.example/track\">Track it</a></p></body></html>"))!;
+            "<ul><li>Boots</li><li>Hat</li></ul><p><a href=\"https://shop.example/track\">Track it</a></p></body></html>")).Plain!;
 
         Assert.False(withText.DerivedFromHtml);
         Assert.Equal("Hello Anna,\nyour order shipped.", withText.Text.Trim());
@@ -191,10 +186,10 @@ public sealed class MessagePreviewRendererTests
             b.LinkedResources.Add("logo.png", new byte[10], ContentType.Parse("image/png")).ContentId = "logo";
         });
         message.Headers.Add("X-Odoo-Template", "sale.order");
-        message = RoundTrip(message);
+        var opened = Open(message);
 
-        var headers = MessagePreviewRenderer.Headers(message).Select(h => h.Name).ToList();
-        var attachments = MessagePreviewRenderer.Attachments(message);
+        var headers = opened.Headers.Select(h => h.Name).ToList();
+        var attachments = opened.Attachments;
 
         Assert.True(headers.IndexOf("From") < headers.IndexOf("X-Odoo-Template"));
         Assert.Contains("MIME-Version", headers);
@@ -205,15 +200,11 @@ public sealed class MessagePreviewRendererTests
         Assert.Equal("application/pdf", pdf.ContentType);
         var logo = Assert.Single(attachments, a => a.IsInline);
         Assert.Equal("logo", logo.ContentId);
-        Assert.Same(MessageParts.ByPath(message, pdf.PartPath)!.Entity, MessageParts.Leaves(message).Single(p => p.FileName == "in\u0001voice.pdf").Entity);
-    }
-
-    internal static MimeMessage RoundTrip(MimeMessage message)
-    {
-        using var buffer = new MemoryStream();
-        message.WriteTo(buffer);
-        buffer.Position = 0;
-        return MimeMessage.Load(buffer);
+        var download = opened.Part(pdf.PartPath)!;
+        Assert.Equal("in_voice.pdf", download.FileName);
+        Assert.Equal(1234, download.Content.Length);
+        Assert.Equal([10], [opened.InlineImage("<logo>")!.Content.Length]);
+        Assert.Null(opened.InlineImage(pdf.PartPath));
     }
 
     private static List<string> ImageSources(string document) =>

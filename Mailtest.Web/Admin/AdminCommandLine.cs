@@ -1,4 +1,5 @@
 using System.Text;
+using Mailtest.Core;
 using Mailtest.Core.Tenancy;
 using Mailtest.Web.Hosting;
 
@@ -63,7 +64,7 @@ public static class AdminCommandLine
             await verb(app.Services, output, cancellationToken);
             return 0;
         }
-        catch (Exception refused) when (refused is TenancyException or NotFoundException or AccessDeniedException)
+        catch (RefusalException refused)
         {
             await stderr.WriteLineAsync(refused.Message);
             return 1;

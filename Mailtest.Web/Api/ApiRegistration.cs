@@ -27,21 +27,20 @@ public static class ApiRegistration
         builder.Services.AddAuthorizationBuilder()
             .AddPolicy(Policy, policy => policy.AddAuthenticationSchemes(ApiTokenAuthentication.SchemeName).RequireAuthenticatedUser())
             .AddPolicy(BrowserPolicy, policy => policy.AddAuthenticationSchemes(TokenOrCookie).RequireAuthenticatedUser());
-        builder.Services.AddProblemDetails();
         return builder;
     }
 
     public static WebApplication MapMailtestApi(this WebApplication app)
     {
+        // Refusals become problem details in RefusalProblems, for every endpoint alike.
         var api = app.MapGroup("/api/v1")
-            .RequireAuthorization(Policy)
-            .AddEndpointFilter<ApiProblems>();
+            .RequireAuthorization(Policy);
         EnvironmentEndpoints.Map(api);
         RetentionEndpoints.Map(api);
         ExportEndpoints.Map(api);
         ExportEndpoints.MapDownload(app);
         MessageEndpoints.Map(api);
-        LiveEndpoints.Map(api, app.MapGroup("/api/v1").RequireAuthorization(BrowserPolicy).AddEndpointFilter<ApiProblems>());
+        LiveEndpoints.Map(api, app.MapGroup("/api/v1").RequireAuthorization(BrowserPolicy));
         EnvironmentTokenEndpoints.Map(api);
         SmtpFaultEndpoints.Map(api);
         WebhookEndpoints.Map(api);

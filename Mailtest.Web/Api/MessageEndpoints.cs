@@ -3,7 +3,6 @@ using Mailtest.Core.Messages.Mailbox;
 using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Tenancy;
 using Microsoft.AspNetCore.Mvc;
-using MimeKit;
 
 namespace Mailtest.Web.Api;
 
@@ -73,11 +72,11 @@ internal static class MessageEndpoints
 
     private static async Task<MessageDetailView> DetailAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (summary, mime) = await OpenAsync(id, message, query, http, mailbox);
-        var s = summary;
+        var opened = await OpenAsync(id, message, query, http, mailbox);
+        var s = opened.Summary;
         return new MessageDetailView(s.Id, s.EnvironmentId, s.ReceivedUtc, Envelope(s.EnvelopeFrom, s.EnvelopeTo), s.From, s.To, s.Cc, s.ReplyTo,
-            s.Subject, s.MessageIdHeader, s.Size, s.IsRead, MessagePreviewRenderer.Headers(mime), mime.TextBody, mime.HtmlBody,
-            [.. MessagePreviewRenderer.Attachments(mime).Select(a => new AttachmentView(a.PartPath, a.FileName, a.ContentType, a.Size, a.ContentId, a.IsInline))]);
+            s.Subject, s.MessageIdHeader, s.Size, s.IsRead, opened.Headers, opened.TextAsSent, opened.HtmlAsSent,
+            [.. opened.Attachments.Select(a => new AttachmentView(a.PartPath, a.FileName, a.ContentType, a.Size, a.ContentId, a.IsInline))]);
     }
 
     private static async Task<IResult> RawAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
@@ -88,57 +87,40 @@ internal static class MessageEndpoints
     }
 
     private static async Task<IReadOnlyList<HeaderLine>> HeadersAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
-        MessagePreviewRenderer.Headers((await OpenAsync(id, message, query, http, mailbox)).Mime);
+        (await OpenAsync(id, message, query, http, mailbox)).Headers;
 
-    private static async Task<IResult> TextAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (_, mime) = await OpenAsync(id, message, query, http, mailbox);
-        return PlainText(mime, http);
-    }
+    private static async Task<IResult> TextAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        PlainText(await OpenAsync(id, message, query, http, mailbox), http);
 
     /// <summary>The plain text (the HTML turned into text when there is no text part); Mailpit's /view/{ID}.txt answers with it too.</summary>
-    internal static IResult PlainText(MimeMessage mime, HttpContext http)
+    internal static IResult PlainText(OpenedMessage opened, HttpContext http)
     {
-        var plain = MessagePreviewRenderer.PlainText(mime) ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
+        var plain = opened.Plain ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
         LockDown(http);
         return Results.Text(plain.Text, "text/plain; charset=utf-8");
     }
 
-    private static async Task<IResult> HtmlAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox,
-        MessagePreviewRenderer renderer, PreviewLinkSigner signer)
+    private static async Task<IResult> HtmlAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (summary, mime) = await OpenAsync(id, message, query, http, mailbox);
-        // cid: images and remote images point at the inbox's signed, same-origin links, as in the preview frame.
-        // Those grants are a user's: for an environment token (no user) the images stay unloaded.
-        var grant = signer.Grant(summary.Id, summary.EnvironmentId, EnvironmentEndpoints.CallerOf(http).UserId);
-        var rendered = renderer.RenderHtml(mime, new InboxLinks(grant), blockRemoteImages: false)
+        // Read with a token and no inbox session, so cid: images travel inside the document; remote images go through the signed proxy.
+        var rendered = (await OpenAsync(id, message, query, http, mailbox)).RenderHtmlWithEmbeddedImages(blockRemoteImages: false)
             ?? throw new NotFoundException("This message has no HTML part; read /text instead.");
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; img-src 'self' data:; style-src 'unsafe-inline'; form-action 'none'; base-uri 'none'; sandbox";
         NoSniffNoCache(http);
         return Results.Content(rendered.Document, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> PartAsync(Guid id, string message, string partId, string? query, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (_, mime) = await OpenAsync(id, message, query, http, mailbox);
-        return Download(Part(mime, partId), http);
-    }
+    private static async Task<IResult> PartAsync(Guid id, string message, string partId, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        Download(Part(await OpenAsync(id, message, query, http, mailbox), partId), http);
 
-    internal static MailPart Part(MimeMessage mime, string partId) =>
-        MessageParts.ByPath(mime, partId) ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
-
-    internal static byte[] Decoded(MailPart part)
-    {
-        using var buffer = new MemoryStream();
-        MessageParts.WriteDecoded(part, buffer);
-        return buffer.ToArray();
-    }
+    internal static PartContent Part(OpenedMessage opened, string partId) =>
+        opened.Part(partId) ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
 
     /// <summary>Always a download (attachment disposition, cleaned name), never rendered on this origin; Mailpit's /part answers with it too.</summary>
-    internal static IResult Download(MailPart part, HttpContext http)
+    internal static IResult Download(PartContent part, HttpContext http)
     {
         LockDown(http);
-        return Results.File(Decoded(part), part.ContentType, MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin"));
+        return Results.File(part.Content, part.ContentType, part.FileName);
     }
 
     private static async Task<IResult> DeleteAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
@@ -197,13 +179,8 @@ internal static class MessageEndpoints
     internal static MessageRef Ref(string message) =>
         MessageRef.TryParse(message, out var reference) ? reference : throw new NotFoundException("There is no such message in this environment.");
 
-    // Until the Core preview service lands, the API reads the message with the inbox's preview code.
-    internal static async Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (summary, raw) = await mailbox.OpenRawAsync(EnvironmentEndpoints.CallerOf(http), id, Ref(message), query, http.RequestAborted);
-        await using (raw)
-            return (summary, await MimeMessage.LoadAsync(raw, http.RequestAborted));
-    }
+    internal static Task<OpenedMessage> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        mailbox.OpenAsync(EnvironmentEndpoints.CallerOf(http), id, Ref(message), query, http.RequestAborted);
 
     internal static void LockDown(HttpContext http)
     {

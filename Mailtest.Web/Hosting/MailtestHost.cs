@@ -58,6 +58,8 @@ public static class MailtestHost
         builder.AddWebhooks();
         builder.AddMailpitCompatibility();
 
+        builder.Services.AddProblemDetails();
+        builder.Services.AddExceptionHandler<RefusalProblems>();
         builder.Services.AddMudServices();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         return builder;
@@ -68,8 +70,13 @@ public static class MailtestHost
         var app = builder.Build();
         app.UseKnownProxies();
         app.UseSecurityHeaders();
-        if (!app.Environment.IsDevelopment())
-            app.UseExceptionHandler("/error", createScopeForErrors: true);
+        // Refusals are 4xx problem details in every environment; any other failure is the error page
+        // (in Development, the developer exception page around it shows it instead).
+        app.UseExceptionHandler(new ExceptionHandlerOptions
+        {
+            ExceptionHandlingPath = app.Environment.IsDevelopment() ? null : "/error",
+            CreateScopeForErrors = true,
+        });
 
         // Explicit routing, so that the Mailpit path clean-up runs before an endpoint is chosen.
         app.UseMailpitPaths();

@@ -3,7 +3,6 @@ using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Tenancy;
 using Microsoft.AspNetCore.Mvc;
 using Microsoft.Extensions.Options;
-using MimeKit;
 
 namespace Mailtest.Web.Inbox;
 
@@ -12,7 +11,7 @@ namespace Mailtest.Web.Inbox;
 /// cookies), so these endpoints are authorized by the message grant in the link (see
 /// <see cref="PreviewLinkSigner"/>), which the inbox mints only after AccessRules allowed the caller,
 /// and which works only while its minter may still read the environment (<see cref="CurrentAccess"/>);
-/// the store is asked with the grant's environment only. A wrong, expired, foreign or revoked grant is a 404.
+/// the message is opened in the grant's environment only. A wrong, expired, foreign or revoked grant is a 404.
 /// Everything served carries nosniff and a CSP sandbox, so even opened on its own it runs no script.
 /// </summary>
 internal static class InboxEndpoints
@@ -32,15 +31,15 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> HtmlDocumentAsync(
         HttpContext http, Guid id, [FromQuery(Name = "t")] string? token, [FromQuery] string? remote,
-        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, [FromServices] MessagePreviewRenderer renderer,
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] MessagePreviews previews,
         [FromServices] IOptions<InboxOptions> options, CancellationToken cancellationToken)
     {
-        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
-        var message = await LoadAsync(grant, store, cancellationToken);
-        if (message is null) return Results.NotFound();
+        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant
+            || await previews.OpenAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken) is not { } message)
+            return Results.NotFound();
 
         var blockRemote = remote == "blocked" || options.Value.DisableImageProxy;
-        var rendered = renderer.RenderHtml(message, new InboxLinks(grant), blockRemote);
+        var rendered = message.RenderHtml(new InboxLinks(grant), blockRemote);
         var origin = $"{http.Request.Scheme}://{http.Request.Host}";
         var imageSources = $"data: {origin}{InboxLinks.MessagesPrefix}/{id:N}/cid/" + (blockRemote ? "" : $" {origin}{PreviewLinkSigner.ImageProxyPath}");
         var headers = http.Response.Headers;
@@ -53,42 +52,36 @@ internal static class InboxEndpoints
 
     private static async Task<IResult> ContentIdPartAsync(
         HttpContext http, Guid id, string contentId, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] MessagePreviews previews, CancellationToken cancellationToken)
     {
-        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
-        var message = await LoadAsync(grant, store, cancellationToken);
         // Only images are shown inline; anything else a cid: points at stays a download in the Attachments tab.
-        if (message is null || MessageParts.ByContentId(message, contentId) is not { } part || !part.ContentType.StartsWith("image/", StringComparison.Ordinal))
+        if (await OpenAsync(id, token, signer, access, previews, cancellationToken) is not { } message || message.InlineImage(contentId) is not { } image)
             return Results.NotFound();
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
         NoSniffNoCache(http);
-        return Results.Bytes(Decode(part), part.ContentType);
+        return Results.Bytes(image.Content, image.ContentType);
     }
 
     private static async Task<IResult> AttachmentAsync(
         HttpContext http, Guid id, string partPath, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] MessagePreviews previews, CancellationToken cancellationToken)
     {
-        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
-        var message = await LoadAsync(grant, store, cancellationToken);
-        if (message is null || MessageParts.ByPath(message, partPath) is not { } part) return Results.NotFound();
+        if (await OpenAsync(id, token, signer, access, previews, cancellationToken) is not { } message || message.Part(partPath) is not { } part)
+            return Results.NotFound();
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
         NoSniffNoCache(http);
-        var fileName = MessagePreviewRenderer.SafeFileName(part.FileName, $"part-{part.Path}.bin");
         // A download, never rendered here: Content-Disposition: attachment with the cleaned name.
-        return Results.File(Decode(part), "application/octet-stream", fileName);
+        return Results.File(part.Content, "application/octet-stream", part.FileName);
     }
 
     private static async Task<IResult> RawAsync(
         HttpContext http, Guid id, [FromQuery(Name = "t")] string? token,
-        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] IMessageStore store, CancellationToken cancellationToken)
+        [FromServices] PreviewLinkSigner signer, [FromServices] CurrentAccess access, [FromServices] MessagePreviews previews, CancellationToken cancellationToken)
     {
-        if (await ReadGrantAsync(id, token, signer, access, cancellationToken) is not { } grant) return Results.NotFound();
-        var raw = await store.OpenRawAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken);
-        if (raw is null) return Results.NotFound();
+        if (await OpenAsync(id, token, signer, access, previews, cancellationToken) is not { } message) return Results.NotFound();
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
         NoSniffNoCache(http);
-        return Results.File(raw, "message/rfc822", $"message-{id:N}.eml");
+        return Results.File(message.OpenRaw(), "message/rfc822", $"message-{id:N}.eml");
     }
 
     private static async Task<IResult> ImageProxyAsync(
@@ -119,18 +112,9 @@ internal static class InboxEndpoints
     private static async Task<MessageGrant?> ReadGrantAsync(Guid id, string? token, PreviewLinkSigner signer, CurrentAccess access, CancellationToken cancellationToken) =>
         signer.ReadGrant(id, token) is { } grant && await access.MayReadAsync(grant.UserId, grant.EnvironmentId, cancellationToken) ? grant : null;
 
-    private static async Task<MimeMessage?> LoadAsync(MessageGrant grant, IMessageStore store, CancellationToken cancellationToken)
-    {
-        await using var raw = await store.OpenRawAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken);
-        return raw is null ? null : await MimeMessage.LoadAsync(raw, cancellationToken);
-    }
-
-    private static byte[] Decode(MailPart part)
-    {
-        using var buffer = new MemoryStream();
-        MessageParts.WriteDecoded(part, buffer);
-        return buffer.ToArray();
-    }
+    // The grant in the link is the authorization: the message is opened in the grant's environment only.
+    private static async Task<OpenedMessage?> OpenAsync(Guid id, string? token, PreviewLinkSigner signer, CurrentAccess access, MessagePreviews previews, CancellationToken cancellationToken) =>
+        await ReadGrantAsync(id, token, signer, access, cancellationToken) is { } grant ? await previews.OpenAsync(grant.MessageId, [grant.EnvironmentId], cancellationToken) : null;
 
     private static void NoSniffNoCache(HttpContext http)
     {

@@ -1,31 +1,9 @@
-using System.Text;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Tenancy;
 using Mailtest.Web.Accounts;
-using MimeKit;
 
 namespace Mailtest.Web.Inbox;
-
-/// <summary>One message as the preview shows it: summary, parsed parts, and the links its frame and downloads use.</summary>
-public sealed record OpenedMessage(
-    CapturedMessage Summary, InboxLinks Links, bool HasHtml, PlainTextView? Plain,
-    IReadOnlyList<HeaderLine> Headers, IReadOnlyList<PreviewAttachment> Attachments, string RawText, bool RawTruncated)
-{
-    /// <summary>The Raw tab shows this much; the download has the rest.</summary>
-    public const int RawDisplayLimit = 1024 * 1024;
-
-    public static OpenedMessage From(CapturedMessage summary, byte[] raw, InboxLinks links)
-    {
-        using var stream = new MemoryStream(raw, writable: false);
-        var mime = MimeMessage.Load(stream);
-        var truncated = raw.Length > RawDisplayLimit;
-        return new OpenedMessage(
-            summary, links, mime.HtmlBody is not null, MessagePreviewRenderer.PlainText(mime),
-            MessagePreviewRenderer.Headers(mime), MessagePreviewRenderer.Attachments(mime),
-            Encoding.UTF8.GetString(raw, 0, truncated ? RawDisplayLimit : raw.Length), truncated);
-    }
-}
 
 /// <summary>
 /// The inbox's view of captured mail for the signed-in caller (scoped to the circuit). Every read goes
@@ -33,7 +11,7 @@ public sealed record OpenedMessage(
 /// what they could view when the page opened), so anything else looks absent; message grants for the
 /// preview frame are minted here, after that check, in the caller's name.
 /// </summary>
-public sealed class InboxReader(CurrentCaller currentCaller, AccessRules access, CurrentAccess currentAccess, IMessageStore store, PreviewLinkSigner signer)
+public sealed class InboxReader(CurrentCaller currentCaller, AccessRules access, CurrentAccess currentAccess, IMessageStore store, MessagePreviews previews, PreviewLinkSigner signer)
 {
     private IReadOnlyList<ProjectEnvironment> _viewable = [];
     private Caller? _caller;
@@ -76,13 +54,12 @@ public sealed class InboxReader(CurrentCaller currentCaller, AccessRules access,
     public async Task<OpenedMessage?> OpenAsync(Guid messageId, CancellationToken cancellationToken = default)
     {
         var scope = await ScopeAsync(null, cancellationToken);
-        if (_caller is not { } caller || scope.Count == 0 || await store.GetAsync(messageId, scope, cancellationToken) is not { } summary) return null;
-        await using var raw = await store.OpenRawAsync(messageId, scope, cancellationToken);
-        if (raw is null) return null;
-        using var buffer = new MemoryStream();
-        await raw.CopyToAsync(buffer, cancellationToken);
-        return OpenedMessage.From(summary, buffer.ToArray(), new InboxLinks(signer.Grant(summary.Id, summary.EnvironmentId, caller.UserId)));
+        return scope.Count == 0 ? null : await previews.OpenAsync(messageId, scope, cancellationToken);
     }
+
+    /// <summary>The signed links the preview frame and downloads use, in the caller's name; minted only for a message the caller could open.</summary>
+    public InboxLinks LinksFor(OpenedMessage message) =>
+        new(signer.Grant(message.Summary.Id, message.Summary.EnvironmentId, _caller?.UserId ?? throw new InvalidOperationException("Nobody is signed in.")));
 
     public async Task SetReadAsync(Guid messageId, bool isRead) => await store.SetReadAsync(messageId, isRead, await ScopeAsync(null));
 

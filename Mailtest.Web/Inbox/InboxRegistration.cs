@@ -1,4 +1,3 @@
-using Mailtest.Core.Messages.Preview;
 using Mailtest.Web.Accounts;
 using Microsoft.Extensions.DependencyInjection.Extensions;
 
@@ -13,8 +12,6 @@ public static class InboxRegistration
             .Validate(o => o.ImageProxyMaxBytes > 0 && o.ImageProxyTimeout > TimeSpan.Zero, "Mailtest:Inbox:ImageProxyMaxBytes and ImageProxyTimeout must be positive.")
             .ValidateOnStart();
         builder.Services.TryAddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton<PreviewLinkSigner>();
-        builder.Services.AddSingleton<MessagePreviewRenderer>();
         builder.Services.AddSingleton<RemoteImageFetcher>();
         // The signed-in caller in components; the accounts area may register it first.
         builder.Services.TryAddScoped<CurrentCaller>();

@@ -1,4 +1,5 @@
 using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Preview;
 using Mailtest.Web.Components.Inbox;
 
 namespace Mailtest.Web.Inbox;
@@ -43,6 +44,7 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
 
     public Guid? SelectedId { get; private set; }
     public OpenedMessage? Selected { get; private set; }
+    public InboxLinks? SelectedLinks { get; private set; }
     public int ActiveTab { get; set; }
     public bool ConfirmingDelete { get; set; }
     public bool ShowingHelp { get; set; }
@@ -124,6 +126,7 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         }
         SelectedId = id;
         Selected = opened;
+        SelectedLinks = reader.LinksFor(opened);
         if (!opened.Summary.IsRead) await SetReadAsync(true);
     }
 
@@ -255,6 +258,7 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     {
         SelectedId = null;
         Selected = null;
+        SelectedLinks = null;
     }
 
     private void CancelPendingSearch()

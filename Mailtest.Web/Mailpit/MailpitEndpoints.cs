@@ -7,6 +7,7 @@ using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Tenancy;
 using Mailtest.Web.Api;
 using MimeKit;
+using MimeKit.Utils;
 
 namespace Mailtest.Web.Mailpit;
 
@@ -135,40 +136,45 @@ internal static class MailpitEndpoints
 
     private static async Task<IResult> MessageAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (summary, mime) = await OpenAsync(environmentId, id, query, http, mailbox);
-        var to = Addresses(mime.To);
-        var cc = Addresses(mime.Cc);
+        var opened = await OpenAsync(environmentId, id, query, http, mailbox);
+        var summary = opened.Summary;
+        var to = Addresses(summary.To);
+        var cc = Addresses(summary.Cc);
         var shown = to.Concat(cc).Select(a => a.Address).ToHashSet(StringComparer.OrdinalIgnoreCase);
         // Bcc is what the envelope had beyond To and Cc, as Mailpit shows it.
         var bcc = summary.EnvelopeTo.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
             .Where(a => !shown.Contains(a)).Select(a => new MailpitAddress("", a)).ToList();
-        var parts = MessagePreviewRenderer.Attachments(mime).Select(a => (a.IsInline, Attachment: Attachment(mime, a))).ToList();
+        var parts = opened.Attachments.Select(a => (a.IsInline, Attachment: Attachment(opened, a))).ToList();
+        var date = Header(opened, "Date") is { } sent && DateUtils.TryParse(sent, out var parsed) ? parsed.UtcDateTime : summary.ReceivedUtc;
         return Json(new MailpitMessage(
-            summary.Id.ToString(), mime.MessageId ?? "", Addresses(mime.From).FirstOrDefault(), to, cc, bcc, Addresses(mime.ReplyTo),
-            summary.EnvelopeFrom, mime.Subject ?? "",
-            new MailpitListUnsubscribe(mime.Headers["List-Unsubscribe"] ?? "", [], "", mime.Headers["List-Unsubscribe-Post"] ?? ""),
-            mime.Date == DateTimeOffset.MinValue ? summary.ReceivedUtc : mime.Date.UtcDateTime, Tags(mime), "",
-            mime.TextBody ?? "", mime.HtmlBody ?? "", summary.Size,
+            summary.Id.ToString(), summary.MessageIdHeader ?? "", Addresses(summary.From).FirstOrDefault(), to, cc, bcc, Addresses(summary.ReplyTo),
+            summary.EnvelopeFrom, summary.Subject ?? "",
+            new MailpitListUnsubscribe(Header(opened, "List-Unsubscribe") ?? "", [], "", Header(opened, "List-Unsubscribe-Post") ?? ""),
+            date, Tags(opened), "", opened.TextAsSent ?? "", opened.HtmlAsSent ?? "", summary.Size,
             [.. parts.Where(p => p.IsInline).Select(p => p.Attachment)], [.. parts.Where(p => !p.IsInline).Select(p => p.Attachment)]));
     }
 
-    private static MailpitAttachment Attachment(MimeMessage mime, PreviewAttachment attachment)
+    private static MailpitAttachment Attachment(OpenedMessage opened, PreviewAttachment attachment)
     {
-        var bytes = MessageParts.ByPath(mime, attachment.PartPath) is { } part ? MessageEndpoints.Decoded(part) : [];
+        var bytes = opened.Part(attachment.PartPath)?.Content ?? [];
         return new MailpitAttachment(attachment.PartPath, attachment.FileName, attachment.ContentType, attachment.ContentId ?? "", bytes.Length,
             new MailpitChecksums(Convert.ToHexStringLower(MD5.HashData(bytes)), Convert.ToHexStringLower(SHA1.HashData(bytes)),
                 Convert.ToHexStringLower(SHA256.HashData(bytes))));
     }
 
+    private static string? Header(OpenedMessage opened, string name) =>
+        opened.Headers.FirstOrDefault(h => h.Name.Equals(name, StringComparison.OrdinalIgnoreCase))?.Value;
+
     /// <summary>Mailpit reads tags from the X-Tags header (comma-separated); Mailtest shows them on the message and keeps no tag index.</summary>
-    private static IReadOnlyList<string> Tags(MimeMessage mime) =>
-        [.. (mime.Headers["X-Tags"] ?? "").Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries)
+    private static IReadOnlyList<string> Tags(OpenedMessage opened) =>
+        [.. opened.Headers.Where(h => h.Name.Equals("X-Tags", StringComparison.OrdinalIgnoreCase))
+            .SelectMany(h => h.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
             .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
 
     private static async Task<IResult> HeadersAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (_, mime) = await OpenAsync(environmentId, id, query, http, mailbox);
-        var headers = MessagePreviewRenderer.Headers(mime)
+        var opened = await OpenAsync(environmentId, id, query, http, mailbox);
+        var headers = opened.Headers
             .GroupBy(h => h.Name, StringComparer.OrdinalIgnoreCase)
             .OrderBy(g => g.Key, StringComparer.OrdinalIgnoreCase)
             .ToDictionary(g => g.First().Name, g => g.Select(h => h.Value).ToArray());
@@ -182,19 +188,15 @@ internal static class MailpitEndpoints
         return Results.Stream(raw, "text/plain; charset=utf-8"); // Mailpit serves the source as text
     }
 
-    private static async Task<IResult> PartAsync(Guid environmentId, string id, string partId, HttpContext http, EnvironmentMailbox mailbox)
-    {
-        var (_, mime) = await OpenAsync(environmentId, id, null, http, mailbox);
-        return MessageEndpoints.Download(MessageEndpoints.Part(mime, partId), http);
-    }
+    private static async Task<IResult> PartAsync(Guid environmentId, string id, string partId, HttpContext http, EnvironmentMailbox mailbox) =>
+        MessageEndpoints.Download(MessageEndpoints.Part(await OpenAsync(environmentId, id, null, http, mailbox), partId), http);
 
     private static async Task<IResult> ThumbnailAsync(Guid environmentId, string id, string partId, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (_, mime) = await OpenAsync(environmentId, id, null, http, mailbox);
-        var part = MessageEndpoints.Part(mime, partId);
-        var jpeg = AttachmentThumbnail.Render(MessageEndpoints.Decoded(part), part.ContentType);
+        var part = MessageEndpoints.Part(await OpenAsync(environmentId, id, null, http, mailbox), partId);
+        var jpeg = AttachmentThumbnail.Render(part.Content, part.ContentType);
         MessageEndpoints.LockDown(http);
-        return Results.File(jpeg, "image/jpeg", MessagePreviewRenderer.SafeFileName(part.FileName ?? part.ContentId, $"part-{part.Path}") + ".jpg");
+        return Results.File(jpeg, "image/jpeg", Path.GetFileNameWithoutExtension(part.FileName) + ".jpg");
     }
 
     private static async Task<IResult> SendAsync(Guid environmentId, HttpContext http, MessageInjection injection)
@@ -231,17 +233,16 @@ internal static class MailpitEndpoints
     /// <summary>The HTML as sent, for UI tests that read links from it, locked in a sandbox: no script runs and nothing loads on this origin.</summary>
     private static async Task<IResult> ViewHtmlAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var (_, mime) = await OpenAsync(environmentId, id, query, http, mailbox);
-        var html = mime.HtmlBody ?? throw new NotFoundException("This message has no HTML part; read /view/{ID}.txt instead.");
+        var html = (await OpenAsync(environmentId, id, query, http, mailbox)).HtmlAsSent ?? throw new NotFoundException("This message has no HTML part; read /view/{ID}.txt instead.");
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'; sandbox";
         MessageEndpoints.NoSniffNoCache(http);
         return Results.Content(html, "text/html; charset=utf-8");
     }
 
     private static async Task<IResult> ViewTextAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
-        MessageEndpoints.PlainText((await OpenAsync(environmentId, id, query, http, mailbox)).Mime, http);
+        MessageEndpoints.PlainText(await OpenAsync(environmentId, id, query, http, mailbox), http);
 
-    private static Task<(CapturedMessage Summary, MimeMessage Mime)> OpenAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+    private static Task<OpenedMessage> OpenAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
         MessageEndpoints.OpenAsync(environmentId, id, query, http, mailbox);
 
     private static Caller Caller(HttpContext http) => EnvironmentEndpoints.CallerOf(http);

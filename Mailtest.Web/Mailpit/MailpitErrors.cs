@@ -1,11 +1,11 @@
-using Mailtest.Web.Api;
+using Mailtest.Core;
 
 namespace Mailtest.Web.Mailpit;
 
 /// <summary>
-/// Core's refusals as Mailpit answers errors: the API's status (<see cref="ApiProblems.Answer"/>) with
-/// a plain-text sentence instead of problem details (Mailpit's clients put the body into their error
-/// message, so the sentence reaches the test log).
+/// Core's refusals as Mailpit answers errors: the refusal's own status with a plain-text sentence
+/// instead of the API's problem details (Mailpit's clients put the body into their error message,
+/// so the sentence reaches the test log).
 /// </summary>
 internal sealed class MailpitErrors : IEndpointFilter
 {
@@ -15,9 +15,9 @@ internal sealed class MailpitErrors : IEndpointFilter
         {
             return await next(context);
         }
-        catch (Exception e) when (ApiProblems.Answer(e) is { } answer)
+        catch (RefusalException refusal)
         {
-            return MailpitEndpoints.Error(answer.Status, e.Message);
+            return MailpitEndpoints.Error((int)refusal.Status, refusal.Message);
         }
     }
 }

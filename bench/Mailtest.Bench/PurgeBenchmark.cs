@@ -24,12 +24,13 @@ public static class PurgeBenchmark
         var environment = await server.AdminAsync("env", "create", project.GetProperty("id").GetString()!, "staging", "--kind", "staging");
         var credential = await server.AdminAsync("credentials", "issue", environment.GetProperty("id").GetString()!);
         var (username, password) = (credential.GetProperty("username").GetString()!, credential.GetProperty("password").GetString()!);
-        var message = IngestBenchmark.BuildMessage(messageBytes);
+        // One message per connection: a MimeMessage is not safe to write from several connections at once.
 
         var seeding = Stopwatch.StartNew();
         var remaining = messages;
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
         {
+            var message = IngestBenchmark.BuildMessage(messageBytes);
             using var client = await ConnectAsync(server, username, password);
             while (Interlocked.Decrement(ref remaining) >= 0) await client.SendAsync(message);
             await client.DisconnectAsync(quit: true);
@@ -44,6 +45,7 @@ public static class PurgeBenchmark
         var senders = Task.WhenAll(Enumerable.Range(0, connections).Select(async index =>
         {
             var mine = sent[index] = new List<(TimeSpan, double)>(100_000);
+            var message = IngestBenchmark.BuildMessage(messageBytes);
             using var client = await ConnectAsync(server, username, password);
             while (!stop.IsCancellationRequested)
             {

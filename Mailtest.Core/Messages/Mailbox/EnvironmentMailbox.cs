@@ -1,3 +1,4 @@
+using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -15,7 +16,7 @@ public sealed record MailboxPage(IReadOnlyList<MessageListItem> Items, MessageCu
 /// first (the caller's current permissions, an environment token's scope), then reads or changes
 /// only that environment's messages, so another environment's or organization's message looks absent.
 /// </summary>
-public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, IDbContextFactory<MailtestDbContext> dbFactory)
+public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, MessagePreviews previews, MessageDeletion deletion, IDbContextFactory<MailtestDbContext> dbFactory)
 {
     public const int DefaultPageSize = 50;
 
@@ -51,6 +52,13 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         return (summary, raw);
     }
 
+    /// <summary>The message opened once for reading its parts, headers, text and HTML (see <see cref="MessagePreviews"/>).</summary>
+    public async Task<OpenedMessage> OpenAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)
+    {
+        var summary = await GetAsync(caller, environmentId, message, search, cancellationToken);
+        return await previews.OpenAsync(summary.Id, [environmentId], cancellationToken) ?? throw NoSuchMessage();
+    }
+
     public async Task DeleteAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)
     {
         await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
@@ -58,20 +66,9 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         if (!await store.DeleteAsync(id, [environmentId], cancellationToken)) throw NoSuchMessage();
     }
 
-    /// <summary>Deletes every message, or every match of <paramref name="search"/>; returns how many.</summary>
-    public async Task<int> DeleteAllAsync(Caller caller, Guid environmentId, string? search = null, CancellationToken cancellationToken = default)
-    {
-        await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
-        var deleted = 0;
-        // Page by page, so a large environment is never loaded at once; each deletion is published live.
-        while (true)
-        {
-            var page = await store.ListAsync(new MessageListQuery([environmentId], Blank(search), null, BatchSize), cancellationToken);
-            foreach (var item in page.Items)
-                if (await store.DeleteAsync(item.Id, [environmentId], cancellationToken)) deleted++;
-            if (page.Next is null) return deleted;
-        }
-    }
+    /// <summary>Deletes every message, or every match of <paramref name="search"/>, in batches with one audit entry; returns how many.</summary>
+    public async Task<int> DeleteAllAsync(Caller caller, Guid environmentId, string? search = null, CancellationToken cancellationToken = default) =>
+        (int)(await deletion.DeleteAsync(caller, environmentId, Blank(search), cancellationToken)).Messages;
 
     /// <summary>Marks the given messages read or unread; ids of other environments are ignored. Returns how many were found.</summary>
     public async Task<int> SetReadAsync(Caller caller, Guid environmentId, IReadOnlyCollection<Guid> messageIds, bool isRead, CancellationToken cancellationToken = default)

@@ -1,3 +1,4 @@
+using System.Net;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.Extensions.Options;
@@ -118,7 +119,7 @@ public sealed class MessageInjection(
     {
         var used = await usage.GetAsync(organizationId, cancellationToken);
         if (used.MessageCount >= limits.MessageCap || used.Bytes + new FileInfo(path).Length > limits.StorageCapBytes)
-            throw new TenancyException("Your organization's message or storage quota is full; delete messages or upgrade the plan.");
+            throw new RefusalException(HttpStatusCode.InsufficientStorage, "Your organization's message or storage quota is full; delete messages or upgrade the plan.");
         return await ingest.IngestAsync(new IngestRequest(organizationId, environmentId, sender, recipients, path), cancellationToken);
     }
 
@@ -140,7 +141,7 @@ public sealed class MessageInjection(
             {
                 total += read;
                 if (total > maxBytes)
-                    throw new TenancyException($"The message is larger than your plan's limit of {maxBytes / (1024 * 1024)} MB.");
+                    throw new RefusalException(HttpStatusCode.RequestEntityTooLarge, $"The message is larger than your plan's limit of {maxBytes / (1024 * 1024)} MB.");
                 await file.WriteAsync(buffer.AsMemory(0, read), cancellationToken);
             }
             if (total == 0) throw new TenancyException("Send the message: a JSON body, or a raw .eml with Content-Type: message/rfc822.");

@@ -25,7 +25,7 @@ public sealed class MailUrlRewriter(Func<string, string?> contentIdUrl, Func<str
         if (trimmed.StartsWith("cid:", StringComparison.OrdinalIgnoreCase))
             return contentIdUrl(Uri.UnescapeDataString(trimmed[4..]));
         if (trimmed.StartsWith("data:", StringComparison.OrdinalIgnoreCase))
-            return DataImageTypes.Any(t => trimmed.StartsWith(t + ";", StringComparison.OrdinalIgnoreCase) || trimmed.StartsWith(t + ",", StringComparison.OrdinalIgnoreCase)) ? trimmed : null;
+            return IsRasterDataUrl(trimmed) ? trimmed : null;
         if (IsAbsolute(trimmed, out var remote) && remote.Scheme is "http" or "https")
         {
             RemoteResourceCount++;
@@ -33,6 +33,10 @@ public sealed class MailUrlRewriter(Func<string, string?> contentIdUrl, Func<str
         }
         return null;
     }
+
+    /// <summary>A <c>data:</c> URL of a raster image: the only kind a preview shows (never SVG, which can carry script).</summary>
+    public static bool IsRasterDataUrl(string url) =>
+        DataImageTypes.Any(t => url.StartsWith(t + ";", StringComparison.OrdinalIgnoreCase) || url.StartsWith(t + ",", StringComparison.OrdinalIgnoreCase));
 
     // The URL is the element's link target (not an image or a CSS url() in its style attribute).
     private static bool IsLink(IElement element, string url) =>

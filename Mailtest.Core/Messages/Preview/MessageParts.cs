@@ -1,22 +1,26 @@
 using MimeKit;
+using MimeKit.IO;
 
 namespace Mailtest.Core.Messages.Preview;
 
 /// <summary>One leaf part of a message, named by its IMAP-style path ("1", "2.1", ...).</summary>
-public sealed record MailPart(string Path, MimeEntity Entity)
+internal sealed record MailPart(string Path, MimeEntity Entity)
 {
     public string ContentType => Entity.ContentType.MimeType.ToLowerInvariant();
     public string? FileName => Entity is MimePart part ? part.FileName : Entity.ContentType.Name;
     public string? ContentId => Entity.ContentId;
-    public bool IsAttachment => Entity.IsAttachment || Entity is MimeKit.MessagePart;
+    public bool IsAttachment => Entity.IsAttachment || Entity is MessagePart;
+    /// <summary>Shown in the HTML through <c>cid:</c> rather than offered as a download.</summary>
+    public bool IsInline => !IsAttachment && ContentId is not null;
 }
 
 /// <summary>
-/// Walks a message's MIME tree. Paths follow IMAP body-part numbering: the children of a multipart
-/// are numbered from 1; a single-part message has one part, "1". An attached message (message/rfc822)
-/// is one part: it is downloaded whole, not opened.
+/// The one walk over a message's MIME tree, used at ingest (the attachment index) and by the preview
+/// (downloads, <c>cid:</c> images), so both agree on paths and on what an attachment is. Paths follow
+/// IMAP body-part numbering: the children of a multipart are numbered from 1; a single-part message
+/// has one part, "1". An attached message (message/rfc822) is one part: downloaded whole, not opened.
 /// </summary>
-public static class MessageParts
+internal static class MessageParts
 {
     public static IReadOnlyList<MailPart> Leaves(MimeMessage message)
     {
@@ -26,49 +30,41 @@ public static class MessageParts
         return parts;
     }
 
-    /// <summary>The attachments and inline parts (everything but the text and HTML bodies).</summary>
-    public static IReadOnlyList<MailPart> Attachments(MimeMessage message)
+    /// <summary>
+    /// The attachments and inline parts: every leaf but the text and HTML bodies the preview shows,
+    /// except other unnamed plain or HTML text (an alternative body is not an attachment).
+    /// </summary>
+    public static IReadOnlyList<MailPart> Attachments(MimeMessage message, IReadOnlyList<MailPart> leaves)
     {
         var bodies = new HashSet<MimeEntity>(ReferenceEqualityComparer.Instance);
-        if (message.HtmlBody is not null) bodies.Add(BodyPart(message, isHtml: true)!);
-        if (message.TextBody is not null) bodies.Add(BodyPart(message, isHtml: false)!);
-        return [.. Leaves(message).Where(p => !bodies.Contains(p.Entity) && (p.IsAttachment || p.ContentId is not null || !p.ContentType.StartsWith("text/", StringComparison.Ordinal)))];
-    }
-
-    public static MailPart? ByPath(MimeMessage message, string path) =>
-        Leaves(message).FirstOrDefault(p => p.Path == path);
-
-    /// <summary>The part a <c>cid:</c> URL names (RFC 2392: the Content-ID without its angle brackets).</summary>
-    public static MailPart? ByContentId(MimeMessage message, string contentId)
-    {
-        var wanted = contentId.Trim().Trim('<', '>');
-        return Leaves(message).FirstOrDefault(p => string.Equals(p.ContentId, wanted, StringComparison.OrdinalIgnoreCase));
+        if (Body(message, isHtml: true) is { } html) bodies.Add(html);
+        if (Body(message, isHtml: false) is { } text) bodies.Add(text);
+        return [.. leaves.Where(p => !bodies.Contains(p.Entity)
+            && (p.IsAttachment || p.FileName is not null || p.ContentId is not null || p.ContentType is not ("text/plain" or "text/html")))];
     }
 
     /// <summary>The decoded bytes of a part, written to <paramref name="output"/>.</summary>
-    public static void WriteDecoded(MailPart part, Stream output)
+    public static void WriteDecoded(MailPart part, Stream output, CancellationToken cancellationToken = default)
     {
         switch (part.Entity)
         {
-            case MimePart mime when mime.Content is not null: mime.Content.DecodeTo(output); break;
-            case MimeKit.MessagePart attached when attached.Message is not null: attached.Message.WriteTo(output); break;
+            case MimePart mime when mime.Content is not null: mime.Content.DecodeTo(output, cancellationToken); break;
+            case MessagePart attached when attached.Message is not null: attached.Message.WriteTo(output, cancellationToken); break;
         }
     }
 
-    /// <summary>The decoded size in bytes (decodes without keeping the bytes).</summary>
-    public static long DecodedSize(MailPart part)
+    /// <summary>The decoded size in bytes (decodes without keeping the bytes); what cannot be decoded counts as far as it got.</summary>
+    public static long DecodedSize(MailPart part, CancellationToken cancellationToken = default)
     {
-        using var counter = new CountingStream();
-        WriteDecoded(part, counter);
-        return counter.Length;
+        using var measure = new MeasuringStream();
+        try { WriteDecoded(part, measure, cancellationToken); }
+        catch (FormatException) { }
+        return measure.Length;
     }
 
-    private static MimeEntity? BodyPart(MimeMessage message, bool isHtml)
-    {
-        var subtype = isHtml ? "html" : "plain";
-        // The same choice MimeKit makes for HtmlBody/TextBody: the first text part of that subtype that is not an attachment.
-        return message.BodyParts.OfType<TextPart>().FirstOrDefault(p => !p.IsAttachment && p.ContentType.IsMimeType("text", subtype));
-    }
+    /// <summary>The HTML or plain-text body the preview shows: the first text part of that subtype that is not an attachment.</summary>
+    public static TextPart? Body(MimeMessage message, bool isHtml) =>
+        message.BodyParts.OfType<TextPart>().FirstOrDefault(p => !p.IsAttachment && p.ContentType.IsMimeType("text", isHtml ? "html" : "plain"));
 
     private static void Walk(Multipart multipart, string prefix, List<MailPart> parts)
     {
@@ -78,20 +74,5 @@ public static class MessageParts
             if (multipart[i] is Multipart child) Walk(child, path, parts);
             else parts.Add(new MailPart(path, multipart[i]));
         }
-    }
-
-    private sealed class CountingStream : Stream
-    {
-        private long _length;
-        public override bool CanRead => false;
-        public override bool CanSeek => false;
-        public override bool CanWrite => true;
-        public override long Length => _length;
-        public override long Position { get => _length; set => throw new NotSupportedException(); }
-        public override void Write(byte[] buffer, int offset, int count) => _length += count;
-        public override void Flush() { }
-        public override int Read(byte[] buffer, int offset, int count) => throw new NotSupportedException();
-        public override long Seek(long offset, SeekOrigin origin) => throw new NotSupportedException();
-        public override void SetLength(long value) => throw new NotSupportedException();
     }
 }

@@ -1,5 +1,3 @@
-using MimeKit;
-
 namespace Mailtest.Core.Messages.Preview;
 
 public sealed record HeaderLine(string Name, string Value);
@@ -14,40 +12,19 @@ public sealed record PlainTextView(string Text, bool DerivedFromHtml);
 public sealed record RenderedHtml(string Document, int RemoteResources);
 
 /// <summary>
-/// Turns a captured message into what the preview tabs show. HTML goes through the one mail sanitizer
-/// configuration, with <c>cid:</c> pointing at the message's own parts and remote images at the signed
-/// proxy (or nowhere when blocked); the rest (text, headers, attachments) is read from the MIME tree.
+/// Sanitizes a message's HTML for the sandboxed frame through the one mail sanitizer configuration,
+/// with <c>cid:</c> pointing at the message's own parts and remote images at the signed proxy (or
+/// nowhere when blocked). <see cref="OpenedMessage"/> calls it; nothing else renders mail HTML.
 /// </summary>
 public sealed class MessagePreviewRenderer(PreviewLinkSigner signer)
 {
-    public static MimeMessage Parse(Stream raw) => MimeMessage.Load(raw);
-
-    /// <summary>The sanitized HTML document, or null when the message has no HTML part.</summary>
-    public RenderedHtml? RenderHtml(MimeMessage message, InboxLinks links, bool blockRemoteImages)
+    /// <param name="contentIdUrl">The URL of the part a <c>cid:</c> names, or null when the message has no such part.</param>
+    public RenderedHtml RenderHtml(string html, Func<string, string?> contentIdUrl, bool blockRemoteImages)
     {
-        var html = message.HtmlBody;
-        if (html is null) return null;
-        var rewriter = new MailUrlRewriter(
-            contentId => MessageParts.ByContentId(message, contentId) is null ? null : links.ContentIdPart(contentId),
-            blockRemoteImages ? null : signer.ImageProxyUrl);
+        var rewriter = new MailUrlRewriter(contentIdUrl, blockRemoteImages ? null : signer.ImageProxyUrl);
         var sanitized = MailHtmlSanitizer.Create(rewriter).SanitizeDocument(html);
         return new RenderedHtml("<!DOCTYPE html>\n" + sanitized, rewriter.RemoteResourceCount);
     }
-
-    public static PlainTextView? PlainText(MimeMessage message)
-    {
-        if (message.TextBody is { } text) return new PlainTextView(text, DerivedFromHtml: false);
-        return message.HtmlBody is { } html ? new PlainTextView(HtmlToText.Convert(html), DerivedFromHtml: true) : null;
-    }
-
-    /// <summary>Every header, in the order the message carries them, values unfolded.</summary>
-    public static IReadOnlyList<HeaderLine> Headers(MimeMessage message) =>
-        [.. message.Headers.Select(h => new HeaderLine(h.Field, Unfold(h.Value)))];
-
-    public static IReadOnlyList<PreviewAttachment> Attachments(MimeMessage message) =>
-        [.. MessageParts.Attachments(message).Select(p => new PreviewAttachment(
-            p.Path, SafeFileName(p.FileName, $"part-{p.Path}{DefaultExtension(p.ContentType)}"), p.ContentType,
-            MessageParts.DecodedSize(p), p.ContentId, !p.Entity.IsAttachment && p.ContentId is not null))];
 
     /// <summary>A file name safe to offer for download: no directories, no control or reserved characters.</summary>
     public static string SafeFileName(string? name, string fallback)
@@ -58,7 +35,8 @@ public sealed class MessagePreviewRenderer(PreviewLinkSigner signer)
         return cleaned.Length == 0 ? fallback : cleaned;
     }
 
-    private static string DefaultExtension(string contentType) => contentType switch
+    /// <summary>The extension a download gets when the part names no file.</summary>
+    public static string DefaultExtension(string contentType) => contentType switch
     {
         "message/rfc822" => ".eml",
         "image/png" => ".png",
@@ -69,5 +47,4 @@ public sealed class MessagePreviewRenderer(PreviewLinkSigner signer)
         _ => ".bin",
     };
 
-    private static string Unfold(string value) => value.Replace("\r\n", "").Replace("\n", "").Trim();
 }
