@@ -31,8 +31,6 @@ public sealed class MailtestProcess : IAsyncDisposable
     /// <summary>The web server's base address (UI and API).</summary>
     public Uri WebAddress => new($"http://127.0.0.1:{_environment["Mailtest__Web__Port"]}/");
     public string DataDirectory { get; }
-    /// <summary>The web server's address (dashboard, API).</summary>
-    public Uri WebAddress => new($"http://127.0.0.1:{_environment["Mailtest__Web__Port"]}/");
     public int ProcessId => _process.Id;
 
     public static async Task<MailtestProcess> StartAsync(string appPath, IDictionary<string, string>? extraSettings = null)
