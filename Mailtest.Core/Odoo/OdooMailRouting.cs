@@ -2,7 +2,6 @@ using System.Text;
 using Mailtest.Core.Data;
 using Mailtest.Core.Security;
 using Mailtest.Core.Tenancy;
-using Mailtest.Smtp;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Options;
 using Npgsql;
@@ -21,7 +20,7 @@ public sealed class OdooMailRouting(
     IDbContextFactory<MailtestDbContext> databases,
     SecretBox box,
     IOptions<OdooOptions> options,
-    IOptions<SmtpOptions> smtp) : IOdooMailRouting
+    IOptions<PublicSmtpOptions> smtp) : IOdooMailRouting
 {
     private OdooOptions Options => options.Value;
 
@@ -32,10 +31,10 @@ public sealed class OdooMailRouting(
         await using var session = await OpenAsync(environment, cancellationToken);
         var (version, shape) = await RecogniseAsync(session, environment, cancellationToken);
         var rows = await session.ReadRowsAsync(shape, cancellationToken);
-        var templates = version.Major >= 16
+        var templates = version.Approach == OdooRoutingApproach.C
             ? await session.ReadTemplatesWithExplicitServerAsync(snapshot?.MarkerRowId, cancellationToken)
             : [];
-        return new OdooInspection(version.Major, version.Approach.ToString(), rows.Rows.Count, rows.Rows.Count(r => r.Active), templates);
+        return new OdooInspection(version.Major, version.Approach, rows.Rows.Count, rows.Rows.Count(r => r.Active), templates);
     }
 
     public async Task EnableAsync(ProjectEnvironment environment, OdooSmtpLogin login, CancellationToken cancellationToken)
@@ -336,7 +335,7 @@ public sealed class OdooMailRouting(
     {
         if (string.IsNullOrWhiteSpace(login.Username) || string.IsNullOrEmpty(login.Password))
             throw new ArgumentException("The SMTP login written into Odoo needs a user name and a password.", nameof(login));
-        return new CaptureTarget(smtp.Value.PublicHost, smtp.Value.EffectivePublicPort, login.Username, login.Password);
+        return new CaptureTarget(smtp.Value.Host, smtp.Value.EffectivePort, login.Username, login.Password);
     }
 
     private void SetLogin(ProjectEnvironment environment, OdooRoutingSnapshot snapshot, OdooSmtpLogin login)

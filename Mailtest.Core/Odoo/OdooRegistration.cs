@@ -14,8 +14,7 @@ public static class OdooRegistration
     public static IHostApplicationBuilder AddOdooIntegration(this IHostApplicationBuilder builder)
     {
         builder.Services.AddOptions<OdooOptions>().BindConfiguration(OdooOptions.Section);
-        // The marker row points at the public SMTP endpoint (AddSmtpCapture binds the same section; binding twice is harmless).
-        builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section);
+        PublicSmtpOptions.Register(builder.Services); // the marker row points at the public SMTP endpoint
         builder.Services.TryAddSingleton(TimeProvider.System);
         builder.Services.AddSingleton<OdooConnectionSecret>();
         builder.Services.AddSingleton<OdooConnectionSettings>();

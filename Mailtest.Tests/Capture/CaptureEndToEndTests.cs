@@ -28,7 +28,7 @@ public sealed class CaptureEndToEndTests : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();

@@ -31,7 +31,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
         var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
         var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await host.Services.EnableMailtestAsync(environment.Id);
         await SendAsync(host, credential, 3);
         var platformAdmin = new Caller(Guid.NewGuid(), "root@example.test", IsPlatformAdmin: true);
         var grace = await host.Services.GetRequiredService<PlanChanges>().ChangeAsync(platformAdmin, organization.Id, Plan.Starter);
@@ -78,7 +78,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
         var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
         var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await host.Services.EnableMailtestAsync(environment.Id);
         await SendAsync(host, credential, 12); // Order 0 … Order 11
 
         await using var context = await chromium.NewContextAsync();

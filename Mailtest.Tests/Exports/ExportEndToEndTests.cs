@@ -52,7 +52,7 @@ public sealed class ExportEndToEndTests : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
         _owner = await tenancy.CreateUserAsync("owner@acme.example", "correct horse battery", isPlatformAdmin: false);
         await tenancy.AddMemberAsync(organization.Id, _owner.Email, OrganizationRole.Owner);
     }

@@ -31,7 +31,7 @@ public sealed class RetentionEndToEndTests : IAsyncLifetime
         _organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Starter);
         var project = await tenancy.CreateProjectAsync(_organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();
