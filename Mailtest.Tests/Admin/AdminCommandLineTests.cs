@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Net;
 using System.Text;
@@ -17,6 +18,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailtest.Tests.Admin;
 
+[TestCategory(Needs.Host)]
 public sealed class AdminCommandLineTests : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-admin-{Guid.NewGuid():N}");

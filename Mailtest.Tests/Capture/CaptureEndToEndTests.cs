@@ -15,6 +15,7 @@ using MimeKit;
 namespace Mailtest.Tests.Capture;
 
 /// <summary>Real clients, the real host, real storage: mail sent with credentials issued by Core is listed and opens.</summary>
+[TestCategory(Needs.Host)]
 public sealed class CaptureEndToEndTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;

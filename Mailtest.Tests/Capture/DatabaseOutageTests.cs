@@ -17,6 +17,7 @@ namespace Mailtest.Tests.Capture;
 /// greeting (the kill switch serves its last known state), every command gets a reply, the outage is
 /// logged once, and mail flows again once the database is back, with nothing restarted by hand.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class DatabaseOutageTests : IAsyncLifetime
 {
     private readonly CapturedLogs _logs = new();

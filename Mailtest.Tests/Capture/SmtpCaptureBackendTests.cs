@@ -40,6 +40,7 @@ public sealed class CaptureCore : IAsyncLifetime
     }
 }
 
+[TestCategory(Needs.Unit)]
 public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture<CaptureCore>
 {
     private static readonly SmtpPeer Peer = new(new IPEndPoint(IPAddress.Loopback, 40000), "odoo.local", IsSecure: true);

@@ -12,6 +12,7 @@ using MimeKit;
 namespace Mailtest.Tests.Capture;
 
 /// <summary>SMTP fault injection ("chaos") per environment, set over the API and met by a real SMTP client.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SmtpFaultInjectionTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Odoo;
 using Bunit;
 using Mailtest.Core.Capture;
@@ -9,6 +10,7 @@ using MudBlazor.Services;
 namespace Mailtest.Tests.Components;
 
 /// <summary>The Mailtest tab's dialogs and banners, rendered by bUnit inside MudBlazor's dialog provider.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class MailtestDialogTests : BunitContext
 {
     private readonly IRenderedComponent<MudDialogProvider> _provider;

@@ -13,6 +13,7 @@ using MimeKit;
 namespace Mailtest.Tests.E2E;
 
 /// <summary>The downgrade grace banner and "Download all as .zip" up to the downloaded file, in real Chromium against the real host.</summary>
+[TestCategory(Needs.Browser)]
 public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
 {
     private const string AdminEmail = "admin@example.test";

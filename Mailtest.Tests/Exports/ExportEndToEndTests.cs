@@ -24,6 +24,7 @@ namespace Mailtest.Tests.Exports;
 /// the zip checked entry by entry, the link emailed through a real SMTP relay (our SMTP engine with a
 /// recording backend), and the link's 7 days on a clock the test moves.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class ExportEndToEndTests : IAsyncLifetime
 {
     private const string RelayUser = "mailtest-relay", RelayPassword = "relay-Passw0rd-1";

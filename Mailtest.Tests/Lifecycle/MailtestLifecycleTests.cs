@@ -8,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Mailtest.Tests.Lifecycle;
 
 /// <summary>Every rule and transition of the Mailtest lifecycle, on real PostgreSQL with a fake Odoo.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class MailtestLifecycleTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly LifecycleWorld _world = new(postgres);

@@ -15,6 +15,7 @@ namespace Mailtest.Tests.Odoo;
 /// the environment page stores it (audited), and issuing credentials goes through the lifecycle, so
 /// Odoo is rerouted and snapshotted exactly as when Mailtest is enabled from the UI.
 /// </summary>
+[TestCategory(Needs.Postgres)]
 public sealed class AdminOdooTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly string _dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-admin-odoo-{Guid.NewGuid():N}");

@@ -9,6 +9,7 @@ namespace Mailtest.Tests.Odoo;
 /// Mailtest's, after rotation it carries the new password, and after disable a data dump of
 /// ir_mail_server equals the one taken before enable.
 /// </summary>
+[TestCategory(Needs.Postgres)]
 public sealed class OdooRoundTripTests(PostgresServer postgres, OdooRoutingHarness harness) : IClassFixture<OdooRoutingHarness>
 {
     private static readonly string[] Senders = ["sales@example.com", "billing@example.net", "someone@example.com", "user@other.org"];

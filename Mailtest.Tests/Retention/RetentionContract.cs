@@ -386,6 +386,8 @@ public abstract class RetentionContract(RetentionCore world)
     private MailtestDbContext Db() => _core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContext();
 }
 
+[TestCategory(Needs.Unit)]
 public sealed class SqliteRetentionTests(SqliteRetentionCore fixture) : RetentionContract(fixture.World), IClassFixture<SqliteRetentionCore>;
 
+[TestCategory(Needs.Postgres)]
 public sealed class PostgresRetentionTests(PostgresRetentionCore fixture) : RetentionContract(fixture.World), IClassFixture<PostgresRetentionCore>;

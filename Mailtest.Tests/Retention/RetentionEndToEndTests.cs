@@ -16,6 +16,7 @@ using MimeKit;
 namespace Mailtest.Tests.Retention;
 
 /// <summary>The real host with a Starter plan capped at 20 messages: mail keeps flowing past the cap over real SMTP.</summary>
+[TestCategory(Needs.Host)]
 public sealed class RetentionEndToEndTests : IAsyncLifetime
 {
     private const int Cap = 20;
