@@ -21,6 +21,7 @@ public static class PrivateDataDirectory
             Directory.CreateDirectory(directory);
             return;
         }
+        RefuseShared(directory);
         Directory.CreateDirectory(directory, DirectoryMode);
         File.SetUnixFileMode(directory, DirectoryMode);
         foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos("*", SearchOption.AllDirectories))
@@ -28,5 +29,22 @@ public static class PrivateDataDirectory
             if (entry.LinkTarget is not null) continue; // never follow a link out of the directory
             entry.UnixFileMode = entry is DirectoryInfo ? DirectoryMode : FileMode;
         }
+    }
+
+    /// <summary>
+    /// Tightening is recursive, so a data directory pointed by mistake at a directory others share
+    /// (/tmp, a home, the root) would lock every other program out of it: refuse to start instead.
+    /// A directory Mailtest made is never world-writable or sticky.
+    /// </summary>
+    [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+    private static void RefuseShared(string directory)
+    {
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(directory));
+        string[] shared = [Path.GetPathRoot(full) ?? "/", Path.GetTempPath(), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile)];
+        var isShared = shared.Any(d => d.Length > 0 && string.Equals(full, Path.TrimEndingDirectorySeparator(Path.GetFullPath(d)), StringComparison.Ordinal))
+            || Directory.Exists(full) && (File.GetUnixFileMode(full) & (UnixFileMode.StickyBit | UnixFileMode.OtherWrite)) != 0;
+        if (isShared)
+            throw new InvalidOperationException(
+                $"The data directory {full} is shared with other programs; set Mailtest:Data:Directory to a directory of Mailtest's own (it is made readable by this account only).");
     }
 }

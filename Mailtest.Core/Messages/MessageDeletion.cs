@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using Mailtest.Core.Audit;
 using Mailtest.Core.Data;
 using Mailtest.Core.Retention;
@@ -71,6 +72,7 @@ public sealed class MessageDeletion(
         while (true)
         {
             List<DeletedRow> removed;
+            var batch = Stopwatch.StartNew();
             await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
             {
                 var ids = await nextBatch(db, cancellationToken);
@@ -79,8 +81,8 @@ public sealed class MessageDeletion(
             }
             total = total.Plus(new DeletedMessages(removed.Count, removed.Sum(r => r.Size)));
             Announce(removed);
-            // Let the ingest writer take the write lock between two batches.
-            await Task.Yield();
+            // Leave the write lock to the ingest writer for a while (real time: this paces the disk, not the business clock).
+            await Task.Delay(batch.Elapsed * options.Value.BatchPauseRatio, cancellationToken);
         }
     }
 

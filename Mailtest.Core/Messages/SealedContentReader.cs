@@ -75,7 +75,7 @@ internal static class SealedContentReader
     }
 
     /// <summary>A read-only stream that disposes what it reads through (reader, command, connection) with itself.</summary>
-    private sealed class OwningStream(Stream inner, params IAsyncDisposable[] owned) : Stream
+    private sealed class OwningStream(Stream inner, params IDisposable[] owned) : Stream
     {
         private bool _disposed;
 
@@ -99,7 +99,7 @@ internal static class SealedContentReader
             {
                 _disposed = true;
                 inner.Dispose();
-                foreach (var resource in owned) resource.DisposeAsync().AsTask().GetAwaiter().GetResult();
+                foreach (var resource in owned) resource.Dispose(); // each has a synchronous Dispose of its own: no blocking on async
             }
             base.Dispose(disposing);
         }
@@ -110,7 +110,9 @@ internal static class SealedContentReader
             {
                 _disposed = true;
                 await inner.DisposeAsync();
-                foreach (var resource in owned) await resource.DisposeAsync();
+                foreach (var resource in owned)
+                    if (resource is IAsyncDisposable asynchronous) await asynchronous.DisposeAsync();
+                    else resource.Dispose();
             }
             await base.DisposeAsync();
         }

@@ -20,6 +20,12 @@ public sealed class RetentionOptions
     /// </summary>
     public int BatchSize { get; set; } = 500;
 
+    /// <summary>
+    /// After each batch a deletion run rests this many times as long as the batch took, so it holds
+    /// the write lock at most 1 / (1 + ratio) of the time and ingest keeps most of it (1: half).
+    /// </summary>
+    public double BatchPauseRatio { get; set; } = 1.0;
+
     /// <summary>After a downgrade that lowers a limit, the old plan's limits apply this many days.</summary>
     public int GraceDays { get; set; } = 14;
 }

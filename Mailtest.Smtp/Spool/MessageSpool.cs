@@ -6,11 +6,17 @@ namespace Mailtest.Smtp.Spool;
 /// <summary>
 /// The directory DATA streams into (<see cref="SmtpOptions.SpoolDirectory"/>, default <c>{data}/spool</c>).
 /// Files are owner-only, live while one message arrives and is delivered, and are deleted afterwards.
-/// Leftovers of a crash were never acknowledged to a client, so they are removed at start.
+/// Leftovers of a crash were never acknowledged to a client, so they are removed at start — by the
+/// process that owns the spool only: the admin command line run next to a live server shares its
+/// data directory and must not remove the files the server's sessions are writing.
 /// </summary>
-internal sealed class MessageSpool
+internal sealed class MessageSpool : IDisposable
 {
     private const string Extension = ".eml.spool";
+    private const string OwnerLockFile = ".owner";
+
+    /// <summary>Held open with no sharing (an advisory lock) while this process uses the spool; null when another process holds it.</summary>
+    private readonly FileStream? _ownerLock;
 
     public MessageSpool(IOptions<SmtpOptions> options, SmtpDataDirectory dataDirectory, ILogger<MessageSpool> logger)
     {
@@ -22,6 +28,12 @@ internal sealed class MessageSpool
             System.IO.Directory.CreateDirectory(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
             File.SetUnixFileMode(Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         }
+        _ownerLock = TryOwn(Path.Combine(Directory, OwnerLockFile));
+        if (_ownerLock is null)
+        {
+            logger.LogDebug("Another Mailtest process uses the spool {Directory}; its files are left alone.", Directory);
+            return;
+        }
         foreach (var stale in System.IO.Directory.EnumerateFiles(Directory, "*" + Extension))
         {
             try
@@ -32,6 +44,20 @@ internal sealed class MessageSpool
             {
                 logger.LogWarning(e, "Could not remove the stale spool file {Path}", stale);
             }
+        }
+    }
+
+    private static FileStream? TryOwn(string path)
+    {
+        var options = new FileStreamOptions { Mode = FileMode.OpenOrCreate, Access = FileAccess.ReadWrite, Share = FileShare.None };
+        if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        try
+        {
+            return new FileStream(path, options);
+        }
+        catch (IOException)
+        {
+            return null; // held by another process
         }
     }
 
@@ -65,4 +91,6 @@ internal sealed class MessageSpool
             // Removed at the next start.
         }
     }
+
+    public void Dispose() => _ownerLock?.Dispose();
 }

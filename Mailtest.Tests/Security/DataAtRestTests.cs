@@ -42,4 +42,31 @@ public sealed class DataAtRestTests(InboxSite site) : IClassFixture<InboxSite>
             Assert.True(File.GetUnixFileMode(path) == expected, $"{name} is {File.GetUnixFileMode(path)}, expected {expected}");
         }
     }
+
+    [Fact]
+    public void A_data_directory_others_share_is_refused_and_left_as_it_was()
+    {
+        var shared = Path.Combine(Path.GetTempPath(), $"mailtest-shared-{Guid.NewGuid():N}");
+        var sharedMode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupRead | UnixFileMode.GroupExecute
+            | UnixFileMode.OtherRead | UnixFileMode.OtherWrite | UnixFileMode.OtherExecute | UnixFileMode.StickyBit;
+        Directory.CreateDirectory(shared);
+        File.SetUnixFileMode(shared, sharedMode);
+        var neighbour = Path.Combine(shared, "another-program.txt");
+        File.WriteAllText(neighbour, "not Mailtest's");
+        File.SetUnixFileMode(neighbour, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead);
+        try
+        {
+            foreach (var directory in new[] { shared, Path.GetTempPath() })
+            {
+                var refusal = Assert.Throws<InvalidOperationException>(() => Mailtest.Core.Data.PrivateDataDirectory.Secure(directory));
+                Assert.Contains("Mailtest:Data:Directory", refusal.Message);
+            }
+            Assert.Equal(sharedMode, File.GetUnixFileMode(shared));
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.OtherRead, File.GetUnixFileMode(neighbour));
+        }
+        finally
+        {
+            Directory.Delete(shared, recursive: true);
+        }
+    }
 }

@@ -60,7 +60,7 @@ public sealed class SmtpDiskFullTests : IAsyncLifetime
         Assert.Contains("Subject: After the disk was cleared", System.Text.Encoding.UTF8.GetString(delivered.Content));
         var warning = Assert.Single(_logs.AtLeast(LogLevel.Warning)); // one incident, however many messages it refused
         Assert.Contains("full", warning.Message);
-        Assert.Empty(Directory.GetFiles(_spool)); // no half-written spool file left behind
+        Assert.Empty(Directory.GetFiles(_spool, "*.eml.spool")); // no half-written spool file left behind
     }
 
     private static MimeMessage NewMessage(string subject)

@@ -90,7 +90,7 @@ public sealed class SmtpLimitsTests : IAsyncLifetime
         Assert.Equal("421 4.4.2 DATA timeout, closing connection", await client.ReadReplyAsync());
         Assert.True(await client.IsClosedAsync());
         Assert.Empty(_server.Backend.Delivered);
-        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
+        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using Mailtest.Tests.Infrastructure;
 using System.Text;
 using Mailtest.Smtp;
+using Microsoft.Extensions.Configuration;
 using Mailtest.Tests.Smtp.Fakes;
 
 namespace Mailtest.Tests.Smtp;
@@ -36,6 +37,49 @@ public sealed class SmtpSessionTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task A_second_Mailtest_process_on_the_same_data_directory_leaves_a_message_arriving_here_alone()
+    {
+        await using var client = await InTransactionAsync();
+        Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
+        await client.SendAsync("Subject: halves\r\n\r\nFirst half\r\n");
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool").Length == 0)
+        {
+            Assert.True(DateTime.UtcNow < deadline, "The message never reached the spool.");
+            await Task.Delay(10);
+        }
+
+        // The admin command line run next to the live server opens the same spool, as a process of its own would.
+        using (Spool(_server.DataDirectory)) { }
+        await client.SendAsync("Second half\r\n.\r\n");
+        Assert.Matches(@"^250 2\.0\.0 Ok: queued as <\d+>$", await client.ReadReplyAsync());
+        Assert.Equal("Subject: halves\r\n\r\nFirst half\r\nSecond half\r\n", _server.Backend.Delivered.Last().Text);
+    }
+
+    [Fact]
+    public void Leftovers_of_a_crash_are_removed_by_the_next_process_that_owns_the_spool()
+    {
+        var data = Path.Combine(Path.GetTempPath(), $"mailtest-spool-{Guid.NewGuid():N}");
+        try
+        {
+            var leftover = Path.Combine(data, "spool", "crashed.eml.spool");
+            Directory.CreateDirectory(Path.GetDirectoryName(leftover)!);
+            File.WriteAllText(leftover, "Subject: never acknowledged\r\n");
+            using (Spool(data))
+                Assert.False(File.Exists(leftover));
+        }
+        finally
+        {
+            Directory.Delete(data, recursive: true);
+        }
+    }
+
+    private static Mailtest.Smtp.Spool.MessageSpool Spool(string dataDirectory) => new(
+        Microsoft.Extensions.Options.Options.Create(new SmtpOptions()),
+        new SmtpDataDirectory(new ConfigurationBuilder().AddInMemoryCollection([new(SmtpDataDirectory.ConfigurationKey, dataDirectory)]).Build()),
+        Microsoft.Extensions.Logging.Abstractions.NullLogger<Mailtest.Smtp.Spool.MessageSpool>.Instance);
+
+    [Fact]
     public async Task Greeting_and_EHLO_advertise_the_extensions_with_only_PLAIN_and_LOGIN()
     {
         await using var client = _server.Connect();
@@ -66,7 +110,7 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         Assert.Equal(delivered.Content.Length, delivered.Transaction.Size);
         Assert.Equal("alice", delivered.Transaction.Mailbox.Username);
         Assert.False(File.Exists(delivered.Transaction.SpoolPath)); // deleted once the backend answered
-        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
+        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
     }
 
     [Fact]
@@ -242,13 +286,13 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         for (var i = 0; i < 30; i++)
         {
             await client.SendAsync(chunk);
-            spoolSeen = Math.Max(spoolSeen, Directory.GetFiles(_server.SpoolDirectory).Sum(f => new FileInfo(f).Length));
+            spoolSeen = Math.Max(spoolSeen, Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool").Sum(f => new FileInfo(f).Length));
         }
         await client.SendAsync(".\r\n");
         Assert.Equal("552 5.3.4 Message exceeds fixed maximum message size", await client.ReadReplyAsync());
         Assert.InRange(spoolSeen, 0, 1024 * 1024);
         Assert.Empty(_server.Backend.Delivered);
-        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
+        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
 
         // Still usable: a small message goes through on the same connection.
         await client.CommandAsync("MAIL FROM:<a@example.com>");
@@ -298,7 +342,7 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         Assert.StartsWith("354", await client.CommandAsync("DATA"));
         await client.SendAsync("x\r\n.\r\n");
         Assert.Equal("451 4.3.0 Could not store the message, try again later", await client.ReadReplyAsync());
-        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory));
+        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
         Assert.Equal("250 2.0.0 Ok", await client.CommandAsync("NOOP"));
     }
 

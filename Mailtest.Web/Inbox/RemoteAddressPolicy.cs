@@ -41,6 +41,35 @@ public static class RemoteAddressPolicy
 
     public static bool IsAllowed(IPAddress address) => !IsForbidden(address);
 
+    /// <summary>
+    /// An <see cref="SocketsHttpHandler.ConnectCallback"/> body for requests a mail or a user names:
+    /// resolves the host once and connects to that very address (no second lookup an attacker's DNS
+    /// could answer differently), only when every address it resolves to passes <paramref name="isAllowed"/>
+    /// — all or nothing, so a name that also resolves to a private address is refused.
+    /// </summary>
+    /// <param name="refused">The exception to throw for a refused host, given "host:port".</param>
+    public static async ValueTask<Stream> ConnectVettedAsync(DnsEndPoint target, Func<IPEndPoint, bool> isAllowed,
+        Func<string, Exception> refused, CancellationToken cancellationToken)
+    {
+        var addresses = IPAddress.TryParse(target.Host.Trim('[', ']'), out var literal)
+            ? [literal]
+            : await Dns.GetHostAddressesAsync(target.Host, cancellationToken);
+        var endpoints = addresses.Select(a => new IPEndPoint(a, target.Port)).ToList();
+        if (endpoints.Count == 0 || !endpoints.All(isAllowed))
+            throw refused($"{target.Host}:{target.Port}");
+        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
+        try
+        {
+            await socket.ConnectAsync(endpoints[0], cancellationToken);
+            return new NetworkStream(socket, ownsSocket: true);
+        }
+        catch
+        {
+            socket.Dispose();
+            throw;
+        }
+    }
+
     public static bool IsForbidden(IPAddress address)
     {
         if (address.AddressFamily == AddressFamily.InterNetworkV6)

@@ -1,5 +1,4 @@
 using System.Net;
-using System.Net.Sockets;
 using Microsoft.Extensions.Options;
 
 namespace Mailtest.Web.Inbox;
@@ -108,29 +107,9 @@ public sealed class RemoteImageFetcher : IDisposable
         return buffer.ToArray();
     }
 
-    private async ValueTask<Stream> ConnectToVettedAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
-            ? [literal]
-            : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        // All or nothing: a name that also resolves to a private address is not a public image host.
-        var endpoints = addresses.Select(a => new IPEndPoint(a, context.DnsEndPoint.Port)).ToList();
-        if (endpoints.Count == 0 || !endpoints.All(_isAllowed))
-            throw new ImageRefusedException($"{host}:{context.DnsEndPoint.Port} is not an address the proxy connects to.");
-
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(endpoints[0], cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private ValueTask<Stream> ConnectToVettedAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
+        RemoteAddressPolicy.ConnectVettedAsync(context.DnsEndPoint, _isAllowed,
+            target => new ImageRefusedException($"{target} is not an address the proxy connects to."), cancellationToken);
 
     private static bool IsPublicWebEndpoint(IPEndPoint endpoint) =>
         endpoint.Port is 80 or 443 && RemoteAddressPolicy.IsAllowed(endpoint.Address);

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Net;
 using System.Net.Http.Headers;
-using System.Net.Sockets;
 using Mailtest.Core.Webhooks;
 using Mailtest.Web.Inbox;
 using Microsoft.Extensions.Options;
@@ -75,28 +74,11 @@ public sealed class WebhookSender : IDisposable
         }
     }
 
-    private static async ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken)
-    {
-        var host = context.DnsEndPoint.Host;
-        var addresses = IPAddress.TryParse(host.Trim('[', ']'), out var literal)
-            ? [literal]
-            : await Dns.GetHostAddressesAsync(host, cancellationToken);
-        // All or nothing: a name that also resolves to a private address is refused.
-        if (addresses.Length == 0 || !addresses.All(RemoteAddressPolicy.IsAllowed))
-            throw new WebhookAddressRefusedException(
-                $"refused: {host} is a private, loopback or reserved address (set Mailtest:Webhooks:AllowPrivateAddresses to allow it)");
-        var socket = new Socket(SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        try
-        {
-            await socket.ConnectAsync(new IPEndPoint(addresses[0], context.DnsEndPoint.Port), cancellationToken);
-            return new NetworkStream(socket, ownsSocket: true);
-        }
-        catch
-        {
-            socket.Dispose();
-            throw;
-        }
-    }
+    private static ValueTask<Stream> ConnectToPublicAddressAsync(SocketsHttpConnectionContext context, CancellationToken cancellationToken) =>
+        RemoteAddressPolicy.ConnectVettedAsync(context.DnsEndPoint, endpoint => RemoteAddressPolicy.IsAllowed(endpoint.Address),
+            _ => new WebhookAddressRefusedException(
+                $"refused: {context.DnsEndPoint.Host} is a private, loopback or reserved address (set Mailtest:Webhooks:AllowPrivateAddresses to allow it)"),
+            cancellationToken);
 
     public void Dispose() => _client.Dispose();
 }

@@ -2,6 +2,8 @@ using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using System.Text.Json;
+using MailKit.Net.Smtp;
+using MailKit.Security;
 
 namespace Mailtest.Bench;
 
@@ -25,6 +27,9 @@ public sealed class MailtestProcess : IAsyncDisposable
 
     public string AppPath { get; }
     public int SmtpPort { get; }
+
+    /// <summary>The web server's base address (UI and API).</summary>
+    public Uri WebAddress => new($"http://127.0.0.1:{_environment["Mailtest__Web__Port"]}/");
     public string DataDirectory { get; }
     public int ProcessId => _process.Id;
 
@@ -49,7 +54,8 @@ public sealed class MailtestProcess : IAsyncDisposable
         start.ArgumentList.Add(appPath);
         foreach (var (key, value) in environment) start.Environment[key] = value;
         var process = Process.Start(start) ?? throw new InvalidOperationException("could not start Mailtest");
-        process.OutputDataReceived += (_, _) => { };
+        // Only warnings and errors are logged (Logging__LogLevel__Default=Warning): show them with the results.
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[mailtest] {e.Data}"); };
         process.ErrorDataReceived += (_, e) => { if (e.Data is not null) Console.Error.WriteLine($"[mailtest] {e.Data}"); };
         process.BeginOutputReadLine();
         process.BeginErrorReadLine();
@@ -103,6 +109,15 @@ public sealed class MailtestProcess : IAsyncDisposable
         var environmentId = environment.GetProperty("id").GetString()!;
         var credential = await AdminAsync("credentials", "issue", environmentId);
         return (credential.GetProperty("username").GetString()!, credential.GetProperty("password").GetString()!, environmentId);
+    }
+
+    /// <summary>An SMTP client connected over STARTTLS (the server's own certificate) and logged in.</summary>
+    public async Task<SmtpClient> ConnectSmtpAsync(string username, string password)
+    {
+        var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, Timeout = 120_000 };
+        await client.ConnectAsync(await ConnectNoDelayAsync(SmtpPort), "127.0.0.1", SmtpPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(username, password);
+        return client;
     }
 
     /// <summary>

@@ -10,7 +10,7 @@ using Mailtest.Bench.Ingest;
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command is "smtp" or "ingest" or "large" or "purge" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" or "large" or "purge" or "wait" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -126,6 +126,19 @@ switch (command)
         foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.CpuP50Ms:F1} | {t.Hits} |");
         if (keptDirectory is null)
             try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+    case "wait":
+    {
+        var waiters = int.Parse(Option("--waiters") ?? "200");
+        var rounds = int.Parse(Option("--rounds") ?? "5");
+        Console.WriteLine($"## {waiters} waiters on one environment's /messages/wait, one message sent over SMTP; time from the sender's 250 to each answer ({rounds} rounds after a warm-up)");
+        Console.WriteLine();
+        Console.WriteLine("| round | answered | p50 ms | p95 ms | max ms |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        var round = 0;
+        foreach (var r in await WaitBenchmark.RunAsync(appPath, waiters, rounds, TimeSpan.FromSeconds(2)))
+            Console.WriteLine($"| {++round} | {r.Answered}/{r.Waiters} | {r.P50Ms:F1} | {r.P95Ms:F1} | {r.MaxMs:F1} |");
         return 0;
     }
     case "purge":

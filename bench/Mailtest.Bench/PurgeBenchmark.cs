@@ -31,7 +31,7 @@ public static class PurgeBenchmark
         await Task.WhenAll(Enumerable.Range(0, connections).Select(async _ =>
         {
             var message = IngestBenchmark.BuildMessage(messageBytes);
-            using var client = await ConnectAsync(server, username, password);
+            using var client = await server.ConnectSmtpAsync(username, password);
             while (Interlocked.Decrement(ref remaining) >= 0) await client.SendAsync(message);
             await client.DisconnectAsync(quit: true);
         }));
@@ -46,7 +46,7 @@ public static class PurgeBenchmark
         {
             var mine = sent[index] = new List<(TimeSpan, double)>(100_000);
             var message = IngestBenchmark.BuildMessage(messageBytes);
-            using var client = await ConnectAsync(server, username, password);
+            using var client = await server.ConnectSmtpAsync(username, password);
             while (!stop.IsCancellationRequested)
             {
                 var started = clock.Elapsed;
@@ -77,14 +77,6 @@ public static class PurgeBenchmark
         var inside = sent.Where(s => s.At >= from && s.At < to).Select(s => s.Ms).Order().ToArray();
         var seconds = (to - from).TotalSeconds;
         return new Window(inside.Length, seconds, inside.Length / seconds, IngestBenchmark.Percentile(inside, 0.99));
-    }
-
-    private static async Task<SmtpClient> ConnectAsync(MailtestProcess server, string username, string password)
-    {
-        var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, Timeout = 120_000 };
-        await client.ConnectAsync(await MailtestProcess.ConnectNoDelayAsync(server.SmtpPort), "127.0.0.1", server.SmtpPort, SecureSocketOptions.StartTls);
-        await client.AuthenticateAsync(username, password);
-        return client;
     }
 
     /// <summary>The SQLite file and its write-ahead log.</summary>

@@ -8,6 +8,10 @@ public sealed class FakeSmtpBackend : ISmtpBackend
 {
     private readonly ConcurrentDictionary<string, (string Password, long MaxMessageBytes)> _logins = new();
     private int _queued;
+    private int _senderChecks;
+
+    /// <summary>How many MAIL FROM commands reached the backend (refused or not).</summary>
+    public int SenderChecks => Volatile.Read(ref _senderChecks);
 
     public ConcurrentQueue<DeliveredMessage> Delivered { get; } = new();
     public ConcurrentQueue<(string Username, string Password)> LoginAttempts { get; } = new();
@@ -38,8 +42,12 @@ public sealed class FakeSmtpBackend : ISmtpBackend
         return SmtpLoginResult.Refused(new SmtpReply(535, "5.7.8", "Authentication failed"));
     }
 
-    public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken) =>
-        ValueTask.FromResult(SenderRefusal);
+    public ValueTask<SmtpReply?> CheckSenderAsync(SmtpMailbox mailbox, long? declaredSize, CancellationToken cancellationToken)
+    {
+        var refusal = SenderRefusal;
+        Interlocked.Increment(ref _senderChecks);
+        return ValueTask.FromResult(refusal);
+    }
 
     /// <summary>Reads the spool file as the real backend would (it is deleted after this returns).</summary>
     public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
