@@ -1,3 +1,4 @@
+using Mailtest.Core.Capture;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
