@@ -13,20 +13,9 @@ namespace Mailtest.Tests.Capture;
 
 /// <summary>SMTP fault injection ("chaos") per environment, set over the API and met by a real SMTP client.</summary>
 [TestCategory(Needs.Host)]
-public sealed class SmtpFaultInjectionTests : IAsyncLifetime
+public sealed class SmtpFaultInjectionTests : SandboxTests
 {
-    private MailtestTestHost _host = null!;
-    private SandboxWorld _world = null!;
-
-    public async ValueTask InitializeAsync()
-    {
-        _host = await MailtestTestHost.StartAsync();
-        _world = await SandboxWorld.CreateAsync(_host);
-    }
-
-    public ValueTask DisposeAsync() => _host.DisposeAsync();
-
-    private string FaultsPath => $"/api/v1/environments/{_world.EnvironmentId}/smtp-faults";
+    private string FaultsPath => $"/api/v1/environments/{World.EnvironmentId}/smtp-faults";
 
     private static MimeMessage Message(string subject, params string[] to)
     {
@@ -38,28 +27,20 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
         return message;
     }
 
-    private async Task SendAsync(MimeMessage message)
-    {
-        using var client = await _world.ConnectAsync();
-        await client.AuthenticateAsync(_world.Credential.Username, _world.Credential.Password);
-        await client.SendAsync(message);
-        await client.DisconnectAsync(true);
-    }
-
     private async Task<int> StoredAsync() =>
-        (await _host.Services.GetRequiredService<IMessageStore>().ListAsync(new MessageListQuery([_world.EnvironmentId]))).Items.Count;
+        (await Host.Services.GetRequiredService<IMessageStore>().ListAsync(new MessageListQuery([World.EnvironmentId]))).Items.Count;
 
     private async Task PutAsync(object body) =>
-        Assert.Equal(HttpStatusCode.OK, (await _world.Owner.PutAsJsonAsync(FaultsPath, body)).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await World.Owner.PutAsJsonAsync(FaultsPath, body)).StatusCode);
 
     [Fact]
     public async Task Off_by_default_and_mail_flows()
     {
-        var faults = await _world.Viewer.GetFromJsonAsync<JsonElement>(FaultsPath);
+        var faults = await World.Viewer.GetFromJsonAsync<JsonElement>(FaultsPath);
 
         foreach (var stage in new[] { "authentication", "sender", "recipient" })
             Assert.Equal(0, faults.GetProperty(stage).GetProperty("probability").GetInt32());
-        await SendAsync(Message("Welcome", "a@client.example"));
+        await World.SendAsync(Message("Welcome", "a@client.example"));
         Assert.Equal(1, await StoredAsync());
     }
 
@@ -68,14 +49,14 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
     {
         await PutAsync(new { recipient = new { replyCode = 550, probability = 100 } });
 
-        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => SendAsync(Message("Order confirmation", "a@client.example")));
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => World.SendAsync(Message("Order confirmation", "a@client.example")));
 
         Assert.Equal((SmtpStatusCode)550, refused.StatusCode);
         Assert.Contains("fault", refused.Message, StringComparison.OrdinalIgnoreCase);
         Assert.Equal(0, await StoredAsync());
 
         await PutAsync(new { });
-        await SendAsync(Message("Order confirmation", "a@client.example"));
+        await World.SendAsync(Message("Order confirmation", "a@client.example"));
         Assert.Equal(1, await StoredAsync());
     }
 
@@ -84,7 +65,7 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
     {
         await PutAsync(new { sender = new { replyCode = 451, probability = 100 } });
 
-        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => SendAsync(Message("Invoice", "a@client.example")));
+        var refused = await Assert.ThrowsAsync<SmtpCommandException>(() => World.SendAsync(Message("Invoice", "a@client.example")));
 
         Assert.Equal((SmtpStatusCode)451, refused.StatusCode);
         Assert.Equal(SmtpErrorCode.SenderNotAccepted, refused.ErrorCode);
@@ -96,8 +77,8 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
     {
         await PutAsync(new { authentication = new { replyCode = 454, probability = 100 } });
 
-        using var client = await _world.ConnectAsync();
-        var refused = await Assert.ThrowsAsync<MailKit.Security.AuthenticationException>(() => client.AuthenticateAsync(_world.Credential.Username, _world.Credential.Password));
+        using var client = await World.ConnectAsync();
+        var refused = await Assert.ThrowsAsync<MailKit.Security.AuthenticationException>(() => client.AuthenticateAsync(World.Credential.Username, World.Credential.Password));
 
         Assert.Equal((SmtpStatusCode)454, Assert.IsType<SmtpCommandException>(refused.InnerException).StatusCode);
         Assert.False(client.IsAuthenticated);
@@ -119,8 +100,8 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
     /// <summary>Sends one message per address on one session; returns the addresses whose RCPT TO was accepted.</summary>
     private async Task<List<string>> AcceptedRecipientsAsync(string[] addresses)
     {
-        using var client = await _world.ConnectAsync();
-        await client.AuthenticateAsync(_world.Credential.Username, _world.Credential.Password);
+        using var client = await World.ConnectAsync();
+        await client.AuthenticateAsync(World.Credential.Username, World.Credential.Password);
         var accepted = new List<string>();
         foreach (var address in addresses)
         {
@@ -141,32 +122,32 @@ public sealed class SmtpFaultInjectionTests : IAsyncLifetime
     [Fact]
     public async Task Bad_codes_and_probabilities_get_a_sentence_and_change_nothing()
     {
-        var code = await _world.Owner.PutAsJsonAsync(FaultsPath, new { sender = new { replyCode = 250, probability = 100 } });
-        var probability = await _world.Owner.PutAsJsonAsync(FaultsPath, new { recipient = new { replyCode = 550, probability = 150 } });
+        var code = await World.Owner.PutAsJsonAsync(FaultsPath, new { sender = new { replyCode = 250, probability = 100 } });
+        var probability = await World.Owner.PutAsJsonAsync(FaultsPath, new { recipient = new { replyCode = 550, probability = 150 } });
 
         Assert.Equal(HttpStatusCode.BadRequest, code.StatusCode);
         Assert.Contains("4xx or 5xx", (await code.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
         Assert.Equal(HttpStatusCode.BadRequest, probability.StatusCode);
         Assert.Contains("0 (off) to 100", (await probability.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("detail").GetString());
-        await SendAsync(Message("Still flowing", "a@client.example"));
+        await World.SendAsync(Message("Still flowing", "a@client.example"));
         Assert.Equal(1, await StoredAsync());
     }
 
     [Fact]
     public async Task Only_managers_change_it_another_organization_sees_nothing_and_changes_are_audited()
     {
-        var viewer = await _world.Viewer.PutAsJsonAsync(FaultsPath, new { recipient = new { replyCode = 550, probability = 100 } });
-        var (stranger, _) = await SandboxWorld.ClientAsync(_host, null);
+        var viewer = await World.Viewer.PutAsJsonAsync(FaultsPath, new { recipient = new { replyCode = 550, probability = 100 } });
+        var (stranger, _) = await SandboxWorld.ClientAsync(Host, null);
         var strangerRead = await stranger.GetAsync(FaultsPath);
 
         Assert.Equal(HttpStatusCode.Forbidden, viewer.StatusCode);
         Assert.Equal(HttpStatusCode.NotFound, strangerRead.StatusCode);
 
         await PutAsync(new { recipient = new { replyCode = 550, probability = 25 } });
-        var entries = (await _host.Services.GetRequiredService<AuditLog>().PageAsync(0, 200)).Items
-            .Where(a => a.EnvironmentId == _world.EnvironmentId && a.Action == AuditActions.SmtpFaultsChange).ToList();
+        var entries = (await Host.Services.GetRequiredService<AuditLog>().PageAsync(0, 200)).Items
+            .Where(a => a.EnvironmentId == World.EnvironmentId && a.Action == AuditActions.SmtpFaultsChange).ToList();
         var entry = Assert.Single(entries);
-        Assert.Equal(_world.OwnerUser.Email, entry.Actor);
+        Assert.Equal(World.OwnerUser.Email, entry.Actor);
         Assert.Contains("RCPT TO answers 550 in 25% of attempts", entry.Detail);
     }
 }

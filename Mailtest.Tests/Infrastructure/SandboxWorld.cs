@@ -13,7 +13,7 @@ namespace Mailtest.Tests.Infrastructure;
 /// </summary>
 public sealed record SandboxWorld(
     MailtestTestHost Host, Guid OrganizationId, Guid ProjectId, Guid EnvironmentId, IssuedCredential Credential,
-    HttpClient Owner, HttpClient Viewer, UserAccount OwnerUser)
+    HttpClient Owner, HttpClient Viewer, UserAccount OwnerUser, string OwnerToken)
 {
     public static async Task<SandboxWorld> CreateAsync(MailtestTestHost host)
     {
@@ -23,6 +23,7 @@ public sealed record SandboxWorld(
         var environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
         var credential = await host.Services.EnableMailtestAsync(environment.Id);
         var (owner, ownerUser) = await ClientAsync(host, organization.Id, OrganizationRole.Owner);
+        var ownerToken = owner.DefaultRequestHeaders.Authorization!.Parameter!;
         var (viewer, viewerUser) = await ClientAsync(host, organization.Id, OrganizationRole.Member);
         var db = await host.Services.GetRequiredService<Microsoft.EntityFrameworkCore.IDbContextFactory<Mailtest.Core.Data.MailtestDbContext>>().CreateDbContextAsync();
         await using (db)
@@ -30,7 +31,7 @@ public sealed record SandboxWorld(
             db.ProjectGrants.Add(new ProjectGrant { ProjectId = project.Id, UserId = viewerUser.Id, Permission = ProjectPermission.MailtestView });
             await db.SaveChangesAsync();
         }
-        return new SandboxWorld(host, organization.Id, project.Id, environment.Id, credential, owner, viewer, ownerUser);
+        return new SandboxWorld(host, organization.Id, project.Id, environment.Id, credential, owner, viewer, ownerUser, ownerToken);
     }
 
     /// <summary>A client for a user of another organization (or none).</summary>
@@ -53,5 +54,14 @@ public sealed record SandboxWorld(
         var client = new SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true, Timeout = 15_000 };
         await client.ConnectAsync("127.0.0.1", SmtpPort, MailKit.Security.SecureSocketOptions.StartTls);
         return client;
+    }
+
+    /// <summary>Sends one message over SMTP with the environment's credentials, as an application would.</summary>
+    public async Task SendAsync(MimeKit.MimeMessage message)
+    {
+        using var client = await ConnectAsync();
+        await client.AuthenticateAsync(Credential.Username, Credential.Password);
+        await client.SendAsync(message);
+        await client.DisconnectAsync(true);
     }
 }

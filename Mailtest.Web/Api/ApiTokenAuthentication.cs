@@ -9,9 +9,11 @@ namespace Mailtest.Web.Api;
 
 /// <summary>
 /// <c>Authorization: Bearer &lt;token&gt;</c> for the HTTP API. No cookie is ever read here, so the API
-/// cannot be driven by a cross-site form and needs no antiforgery token.
+/// cannot be driven by a cross-site form and needs no antiforgery token. An API token (an environment
+/// token or a member's token) becomes a caller here only; a scheme that carries the token another way
+/// (the Mailpit endpoints' Basic password) overrides <see cref="ReadToken"/> and how it answers.
 /// </summary>
-public sealed class ApiTokenAuthentication(
+public class ApiTokenAuthentication(
     IOptionsMonitor<AuthenticationSchemeOptions> options, ILoggerFactory logger, UrlEncoder encoder, ApiTokens tokens)
     : AuthenticationHandler<AuthenticationSchemeOptions>(options, logger, encoder)
 {
@@ -19,15 +21,21 @@ public sealed class ApiTokenAuthentication(
 
     protected override async Task<AuthenticateResult> HandleAuthenticateAsync()
     {
-        string? header = Request.Headers.Authorization;
-        if (string.IsNullOrEmpty(header) || !header.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase))
-            return AuthenticateResult.NoResult();
-        var holder = await tokens.ResolveAsync(header["Bearer ".Length..].Trim(), Context.RequestAborted);
+        var (token, failure) = ReadToken(Request.Headers.Authorization);
+        if (failure is not null) return AuthenticateResult.Fail(failure);
+        if (token is null) return AuthenticateResult.NoResult();
+        var holder = await tokens.ResolveAsync(token, Context.RequestAborted);
         if (holder is null) return AuthenticateResult.Fail("Unknown or revoked API token.");
         var claims = holder.Environment is { } environment ? CallerClaims.For(environment) : CallerClaims.For(holder.User!);
-        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, SchemeName));
-        return AuthenticateResult.Success(new AuthenticationTicket(principal, SchemeName));
+        var principal = new ClaimsPrincipal(new ClaimsIdentity(claims, Scheme.Name));
+        return AuthenticateResult.Success(new AuthenticationTicket(principal, Scheme.Name));
     }
+
+    /// <summary>The token the request carries; no token and no failure when it carries none (another scheme may apply).</summary>
+    protected virtual (string? Token, string? Failure) ReadToken(string? authorization) =>
+        authorization?.StartsWith("Bearer ", StringComparison.OrdinalIgnoreCase) == true
+            ? (authorization["Bearer ".Length..].Trim(), null)
+            : (null, null);
 
     protected override async Task HandleChallengeAsync(AuthenticationProperties properties)
     {

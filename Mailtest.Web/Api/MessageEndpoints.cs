@@ -89,10 +89,13 @@ internal static class MessageEndpoints
     private static async Task<IReadOnlyList<HeaderLine>> HeadersAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
         (await OpenAsync(id, message, query, http, mailbox)).Headers;
 
-    private static async Task<IResult> TextAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox)
+    private static async Task<IResult> TextAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        PlainText(await OpenAsync(id, message, query, http, mailbox), http);
+
+    /// <summary>The plain text (the HTML turned into text when there is no text part); Mailpit's /view/{ID}.txt answers with it too.</summary>
+    internal static IResult PlainText(OpenedMessage opened, HttpContext http)
     {
-        var plain = (await OpenAsync(id, message, query, http, mailbox)).Plain
-            ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
+        var plain = opened.Plain ?? throw new NotFoundException("This message has neither a text nor an HTML body.");
         LockDown(http);
         return Results.Text(plain.Text, "text/plain; charset=utf-8");
     }
@@ -107,12 +110,16 @@ internal static class MessageEndpoints
         return Results.Content(rendered.Document, "text/html; charset=utf-8");
     }
 
-    private static async Task<IResult> PartAsync(Guid id, string message, string partId, string? query, HttpContext http, EnvironmentMailbox mailbox)
+    private static async Task<IResult> PartAsync(Guid id, string message, string partId, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+        Download(Part(await OpenAsync(id, message, query, http, mailbox), partId), http);
+
+    internal static PartContent Part(OpenedMessage opened, string partId) =>
+        opened.Part(partId) ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
+
+    /// <summary>Always a download (attachment disposition, cleaned name), never rendered on this origin; Mailpit's /part answers with it too.</summary>
+    internal static IResult Download(PartContent part, HttpContext http)
     {
-        var part = (await OpenAsync(id, message, query, http, mailbox)).Part(partId)
-            ?? throw new NotFoundException($"This message has no part {partId}; the attachment list names the part ids.");
         LockDown(http);
-        // Always a download (attachment disposition, cleaned name), never rendered on this origin.
         return Results.File(part.Content, part.ContentType, part.FileName);
     }
 
@@ -163,25 +170,25 @@ internal static class MessageEndpoints
 
     private static ComposedAddress Address(InjectAddress a) => new(a.Email ?? "", a.Name);
 
-    private static byte[] Base64(string? content)
+    internal static byte[] Base64(string? content)
     {
         try { return Convert.FromBase64String(content ?? ""); }
         catch (FormatException) { throw new TenancyException("An attachment's content must be base64."); }
     }
 
-    private static MessageRef Ref(string message) =>
+    internal static MessageRef Ref(string message) =>
         MessageRef.TryParse(message, out var reference) ? reference : throw new NotFoundException("There is no such message in this environment.");
 
-    private static Task<OpenedMessage> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
+    internal static Task<OpenedMessage> OpenAsync(Guid id, string message, string? query, HttpContext http, EnvironmentMailbox mailbox) =>
         mailbox.OpenAsync(EnvironmentEndpoints.CallerOf(http), id, Ref(message), query, http.RequestAborted);
 
-    private static void LockDown(HttpContext http)
+    internal static void LockDown(HttpContext http)
     {
         http.Response.Headers.ContentSecurityPolicy = LockedDown;
         NoSniffNoCache(http);
     }
 
-    private static void NoSniffNoCache(HttpContext http)
+    internal static void NoSniffNoCache(HttpContext http)
     {
         http.Response.Headers.XContentTypeOptions = "nosniff";
         http.Response.Headers.CacheControl = "private, no-store";

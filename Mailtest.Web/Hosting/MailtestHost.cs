@@ -13,6 +13,7 @@ using Mailtest.Web.Accounts;
 using Mailtest.Web.Api;
 using Mailtest.Web.Components;
 using Mailtest.Web.Inbox;
+using Mailtest.Web.Mailpit;
 using Mailtest.Web.Webhooks;
 using MudBlazor.Services;
 
@@ -56,6 +57,7 @@ public static class MailtestHost
         builder.AddApiDocumentation();
         builder.AddInbox();
         builder.AddWebhooks();
+        builder.AddMailpitCompatibility();
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<RefusalProblems>();
@@ -77,12 +79,16 @@ public static class MailtestHost
             CreateScopeForErrors = true,
         });
 
+        // Explicit routing, so that the Mailpit path clean-up runs before an endpoint is chosen.
+        app.UseMailpitPaths();
+        app.UseRouting();
         app.UseAccounts();
         app.UseAntiforgery();
         app.MapStaticAssets();
         app.MapMailtestApi();
         app.MapApiDocumentation();
         app.MapInbox();
+        app.MapMailpitCompatibility();
         app.MapAccounts();
         // Blazor would send its own CSP (frame-ancestors only) on interactive pages; ours says that and more.
         app.MapRazorComponents<App>().AddInteractiveServerRenderMode(o => o.ContentSecurityFrameAncestorsPolicy = null);

@@ -60,7 +60,7 @@ public sealed class WebhookDispatcher(
             environment = new { id = environmentId, name = target.EnvironmentName },
             message = (object?)null, links = new { inbox = Link("/dashboard/mailtest") },
         }, Json);
-        return await AttemptAsync(target, TestEvent, new Delivery(id, environmentId, Guid.Empty, 1, clock.GetUtcNow(), body), cancellationToken);
+        return (await AttemptAsync(target, TestEvent, new Delivery(id, environmentId, Guid.Empty, 1, clock.GetUtcNow(), body), cancellationToken)).Logged;
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)
@@ -89,18 +89,19 @@ public sealed class WebhookDispatcher(
             if (message is null) return; // deleted before we got to it
             delivery = delivery with { FirstAttemptUtc = clock.GetUtcNow(), Body = CapturedBody(delivery.Id, target, message) };
         }
-        var logged = await AttemptAsync(target, CapturedEvent, delivery, stoppingToken);
-        if (!logged.Succeeded && NextAttemptAt(delivery) is { } wait)
+        if ((await AttemptAsync(target, CapturedEvent, delivery, stoppingToken)).RetryIn is { } wait)
             _ = RetryLaterAsync(delivery with { Attempt = delivery.Attempt + 1 }, wait, stoppingToken);
     }
 
-    private async Task<WebhookDelivery> AttemptAsync(WebhookTarget target, string eventName, Delivery delivery, CancellationToken cancellationToken)
+    /// <summary>One attempt, logged; <c>RetryIn</c> is the wait the log promises before the next one (decided once, so the log never says a retry is coming that is not).</summary>
+    private async Task<(WebhookDelivery Logged, TimeSpan? RetryIn)> AttemptAsync(WebhookTarget target, string eventName, Delivery delivery, CancellationToken cancellationToken)
     {
         var attemptedUtc = clock.GetUtcNow();
         var result = await sender.PostAsync(target, eventName, delivery.Id, delivery.Body!, cancellationToken);
         var outcome = result.Outcome;
+        var retryIn = !result.Succeeded && eventName == CapturedEvent ? NextAttemptAt(delivery) : null;
         if (!result.Succeeded && eventName == CapturedEvent)
-            outcome += NextAttemptAt(delivery) is { } wait ? $"; retrying in {Words(wait)}" : $"; gave up after {delivery.Attempt} attempts";
+            outcome += retryIn is { } wait ? $"; retrying in {Words(wait)}" : $"; gave up after {delivery.Attempt} attempts";
         var entry = new WebhookDelivery
         {
             EnvironmentId = delivery.EnvironmentId, DeliveryId = delivery.Id, Event = eventName,
@@ -109,7 +110,7 @@ public sealed class WebhookDispatcher(
             Outcome = outcome.Length > 300 ? outcome[..300] : outcome, DurationMs = (int)result.Duration.TotalMilliseconds,
         };
         await settings.RecordAsync(entry, CancellationToken.None);
-        return entry;
+        return (entry, retryIn);
     }
 
     /// <summary>The wait before the next attempt, or null when it would start after the retry window.</summary>

@@ -77,7 +77,7 @@ public static partial class LargeMessageBenchmark
         return new OpenResult(messageBytes, baseline, memory.Peak, Stopwatch.GetElapsedTime(started).TotalSeconds);
     }
 
-    private static byte[] Message(int megabytes)
+    internal static byte[] Message(int megabytes)
     {
         // Base64 grows the attachment by 4/3: size the payload so the whole message is about the target.
         var payload = RandomNumberGenerator.GetBytes(megabytes * 1024 * 1024 * 3 / 4 - 64 * 1024);
@@ -93,7 +93,7 @@ public static partial class LargeMessageBenchmark
         return serialized.ToArray();
     }
 
-    private static async Task<Guid> SendAsync(MailtestProcess server, string username, string password, byte[] bytes)
+    internal static async Task<Guid> SendAsync(MailtestProcess server, string username, string password, byte[] bytes)
     {
         // A MimeMessage's content streams are not safe to write from several clients at once: one copy each.
         var own = MimeMessage.Load(new MemoryStream(bytes, writable: false));

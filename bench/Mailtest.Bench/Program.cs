@@ -10,7 +10,7 @@ using Mailtest.Bench.Ingest;
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command is "smtp" or "ingest" or "large" or "purge" or "wait" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" or "large" or "purge" or "wait" or "export" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -126,6 +126,18 @@ switch (command)
         foreach (var t in timings) Console.WriteLine($"| {t.Name} | {t.P50Ms:F1} | {t.P95Ms:F1} | {t.CpuP50Ms:F1} | {t.Hits} |");
         if (keptDirectory is null)
             try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
+        return 0;
+    }
+    case "export":
+    {
+        var megabytes = int.Parse(Option("--mb") ?? "10");
+        var counts = (Option("--messages") ?? "10,40").Split(',').Select(int.Parse).ToList();
+        Console.WriteLine($"## Download all as .zip: one environment filled with {megabytes} MB messages and exported at each size (server RSS sampled every 20 ms)");
+        Console.WriteLine();
+        Console.WriteLine("| messages | zip MB | baseline RSS MB | peak RSS MB | seconds |");
+        Console.WriteLine("|---:|---:|---:|---:|---:|");
+        foreach (var r in await ExportBenchmark.RunAsync(appPath, megabytes, counts))
+            Console.WriteLine($"| {r.Messages} | {r.ExportBytes / 1048576.0:F0} | {r.BaselineRssBytes / 1048576.0:F0} | {r.PeakRssBytes / 1048576.0:F0} | {r.Seconds:F1} |");
         return 0;
     }
     case "wait":
