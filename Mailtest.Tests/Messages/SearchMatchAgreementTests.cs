@@ -56,6 +56,7 @@ public sealed class SearchMatchAgreementTests
 /// answered from the index's candidates in this environment. Absent here gives an empty page, present
 /// here exactly the messages that hold it, and its negation the others.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class SearchCommonElsewhereTests
 {
     [Fact]
