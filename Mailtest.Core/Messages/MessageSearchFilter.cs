@@ -91,7 +91,7 @@ internal static class MessageSearchFilter
         var candidates = await IndexCandidatesAsync(CommonTermMatches);
         if (candidates.Count == 0) return null;
         // Rare: the matches drive the query.
-        if (candidates.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => candidates.Contains(e.Id)));
+        if (candidates.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => EF.Parameter(candidates).Contains(e.Id)));
         if (await CommonHereAsync(scope(db.Messages.AsNoTracking()), walk.Predicate, cancellationToken)) return walk;
         // Common elsewhere, rare or absent here: which of the candidates are in these environments
         // decides (index lookups, no text read). None: answered at once. Few: they drive the query.
@@ -104,7 +104,7 @@ internal static class MessageSearchFilter
                 """).AsNoTracking())
             .Select(m => m.Id).Take(CommonTermMatches + 1).ToListAsync(cancellationToken);
         if (candidatesHere.Count == 0) return null;
-        if (candidatesHere.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => candidatesHere.Contains(e.MessageId)));
+        if (candidatesHere.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => EF.Parameter(candidatesHere).Contains(e.MessageId)));
         return new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Parameter(candidates).Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape)), null);
 
         // Candidates from the index alone (rows holding every trigram of the term, whatever their
@@ -117,7 +117,8 @@ internal static class MessageSearchFilter
         async Task<FullTextMatch?> DrivenByMatchesAsync(IQueryable<MessageSearchEntry> candidateEntries)
         {
             var matches = await candidateEntries.Where(e => EF.Functions.Like(e.Text, pattern, Escape)).Select(e => e.MessageId).ToListAsync(cancellationToken);
-            return matches.Count == 0 ? null : new FullTextMatch(m => matches.Contains(m.Id), matches);
+            // One JSON (SQLite) or array (PostgreSQL) parameter: a list spelled out as constants is new SQL, planned again, every time.
+            return matches.Count == 0 ? null : new FullTextMatch(m => EF.Parameter(matches).Contains(m.Id), matches);
         }
     }
 
@@ -152,7 +153,7 @@ internal static class MessageSearchFilter
                              select m.Id).Take(CommonTermMatches + 1).ToListAsync(cancellationToken);
         if (matches.Count == 0) return null;
         if (matches.Count > CommonTermMatches) return walk;
-        return new FullTextMatch(m => matches.Contains(m.Id), matches);
+        return new FullTextMatch(m => EF.Parameter(matches).Contains(m.Id), matches);
     }
 
     /// <summary>
