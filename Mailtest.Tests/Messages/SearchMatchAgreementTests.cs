@@ -39,7 +39,7 @@ public sealed class SearchMatchAgreementTests
         await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
         var candidates = await (from m in db.Messages.Where(m => m.EnvironmentId == environment.Id)
                                 join e in db.MessageSearchEntries on m.Id equals e.MessageId
-                                select new { m.Id, Candidate = new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e.Text) })
+                                select new { m.Id, Candidate = new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e.Text, m.Tags) })
             .ToListAsync(ct);
         var parsed = SearchQuery.Parse(query);
         var inMemory = candidates.Where(c => parsed.Matches(c.Candidate)).Select(c => c.Id).Order().ToList();
