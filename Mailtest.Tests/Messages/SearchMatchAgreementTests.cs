@@ -16,6 +16,7 @@ public sealed class SearchMatchAgreementTests
         "invoice", "INVOICE", "\"order 42\"", "from:shop", "from:odoo@shop.example", "to:bob", "to:carol", "subject:welcome",
         "-subject:welcome", "is:unread", "is:read", "has:attachment", "-has:attachment", "after:2000-01-01", "before:2000-01-01",
         "parcel-7q4z", "from:shop -to:bob", "is:starred", "100%", "a_b",
+        "tag:orders", "tag:ORDERS", "-tag:orders", "tag:\"two words\"", "tag:order", "tag:seed -tag:orders", "tag:seed tag:orders", "tag:!!",
     ];
 
     [Theory]
@@ -25,8 +26,8 @@ public sealed class SearchMatchAgreementTests
         var ct = TestContext.Current.CancellationToken;
         await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
         var environment = await core.CreateEnvironmentAsync();
-        await core.IngestAsync(environment, SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
-        await core.IngestAsync(environment, SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
+        await core.IngestAsync(environment, "X-Tags: Orders, two  words\r\n" + SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
+        await core.IngestAsync(environment, "X-Tags: seed\r\n" + SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
         await core.IngestAsync(environment, SampleMail.WithAttachments("Invoice INV/42"), "odoo@shop.example", "bob@example.com", "carol@example.com");
         await core.IngestAsync(environment, SampleMail.Plain("Discount 100% a_b", "Save now", from: "News <news@other.example>"), "news@other.example", "dave@example.com");
         var store = core.Get<IMessageStore>();
