@@ -12,11 +12,9 @@ public sealed class SmtpOptions
     /// <summary>Optional implicit-TLS port (SMTPS, like 465); off when null.</summary>
     public int? ImplicitTlsPort { get; set; }
 
-    /// <summary>The host name clients (and Odoo) are told to use, shown in the credential reveal.</summary>
+    /// <summary>The host name clients connect to: the self-signed certificate is made for it. What people are
+    /// told to use (host and port) is a product setting, Core's <c>PublicSmtpOptions</c>, read from the same keys.</summary>
     public string PublicHost { get; set; } = "localhost";
-    /// <summary>The port clients are told to use; defaults to <see cref="Port"/>.</summary>
-    public int? PublicPort { get; set; }
-    public int EffectivePublicPort => PublicPort ?? Port;
 
     /// <summary>Name announced in the greeting and EHLO reply.</summary>
     public string ServerName { get; set; } = "mailtest";

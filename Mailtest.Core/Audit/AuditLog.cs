@@ -1,5 +1,4 @@
 using Mailtest.Core.Data;
-using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
 
 namespace Mailtest.Core.Audit;
@@ -42,13 +41,10 @@ public static class AuditActions
 
 public sealed record AuditPage(IReadOnlyList<AuditEntry> Items, int Total, int Page, int PageSize);
 
-/// <summary>Who did what, when and from where. Entries are only ever added; the admin page reads them newest first.</summary>
+/// <summary>Who did what, when and from where. Entries are only ever added; the admin page reads them newest first.
+/// The log knows actors by name and id only; recording a tenancy <c>Caller</c> is Tenancy's <c>CallerAudit</c>.</summary>
 public sealed class AuditLog(IDbContextFactory<MailtestDbContext> dbFactory, TimeProvider clock)
 {
-    public Task RecordAsync(Caller caller, string action, Guid? organizationId = null, Guid? environmentId = null, string? detail = null, CancellationToken cancellationToken = default) =>
-        // An environment token is not a user: the entry names the token, with no user id.
-        RecordAsync(caller.EnvironmentToken is null ? caller.UserId : null, caller.Email, action, organizationId, environmentId, detail, caller.RemoteAddress, cancellationToken);
-
     public async Task RecordAsync(Guid? actorUserId, string actor, string action, Guid? organizationId = null, Guid? environmentId = null,
         string? detail = null, string? remoteAddress = null, CancellationToken cancellationToken = default)
     {

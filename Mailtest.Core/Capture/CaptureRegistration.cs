@@ -18,6 +18,7 @@ public static class CaptureRegistration
     public static IServiceCollection AddCapture(this IServiceCollection services)
     {
         services.TryAddSingleton(TimeProvider.System);
+        PublicSmtpOptions.Register(services); // the inbox's first-run card shows it
         services.AddSingleton<SmtpCredentialCache>();
         services.AddSingleton<CredentialIssuer>();
         services.AddSingleton<KillSwitch>();

@@ -1,10 +1,9 @@
+using System.Buffers.Text;
 using System.Security.Cryptography;
 using System.Text;
 using Mailtest.Core.Data;
 using Mailtest.Core.Security;
-using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Capture;
 
@@ -16,11 +15,11 @@ public sealed record IssuedCredential(string Username, string Password);
 /// random password, of which only an HMAC-SHA256 under the server's key is kept. A keyed hash of a
 /// random secret is as strong as a slow hash and keeps AUTH cheap (thousands per second).
 /// </summary>
-public sealed class CredentialIssuer(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, SmtpCredentialCache cache, IOptions<PlanOptions> plans)
+public sealed class CredentialIssuer(IDbContextFactory<MailtestDbContext> dbFactory, InstallationSecrets secrets, SmtpCredentialCache cache)
 {
     public static string UsernameFor(string organizationSlug, string environmentSlug) => $"org-{organizationSlug}-env-{environmentSlug}";
 
-    public static string NewPassword() => Base64Url(RandomNumberGenerator.GetBytes(32));
+    public static string NewPassword() => Base64Url.EncodeToString(RandomNumberGenerator.GetBytes(32));
 
     public byte[] Hash(string password) => HMACSHA256.HashData(secrets.CredentialHashKey, Encoding.UTF8.GetBytes(password));
 
@@ -61,34 +60,4 @@ public sealed class CredentialIssuer(IDbContextFactory<MailtestDbContext> dbFact
             .ExecuteUpdateAsync(s => s.SetProperty(c => c.RevokedUtc, now), cancellationToken);
         cache.Invalidate(environmentId);
     }
-
-    /// <summary>
-    /// For an environment without an Odoo database (any application, the admin command line): turns
-    /// capture on and issues its credential. Refused for production environments and for plans
-    /// without Mailtest. Environments with an Odoo database go through the lifecycle instead.
-    /// </summary>
-    /// <exception cref="TenancyException">The environment does not exist or may not capture mail.</exception>
-    public async Task<IssuedCredential> EnableWithCredentialsAsync(Guid environmentId, CancellationToken cancellationToken = default)
-    {
-        await using (var db = await dbFactory.CreateDbContextAsync(cancellationToken))
-        {
-            var environment = await db.Environments.Include(e => e.Project!).ThenInclude(p => p.Organization)
-                .SingleOrDefaultAsync(e => e.Id == environmentId, cancellationToken)
-                ?? throw new TenancyException($"There is no environment {environmentId}.");
-            if (environment.Kind == EnvironmentKind.Production)
-                throw new TenancyException("Mailtest never captures mail from production environments.");
-            if (!plans.Value.For(environment.Project!.Organization!.Plan).MailtestAvailable)
-                throw new TenancyException($"The {environment.Project.Organization.Plan} plan does not include Mailtest; upgrade the organization's plan.");
-            if (environment.MailtestState != MailtestState.Enabled)
-            {
-                environment.MailtestState = MailtestState.Enabled;
-                environment.MailtestEnabledUtc = DateTime.UtcNow;
-                environment.TamperReason = null;
-                await db.SaveChangesAsync(cancellationToken);
-            }
-        }
-        return await IssueAsync(environmentId, cancellationToken);
-    }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }

@@ -1,4 +1,3 @@
-using Mailtest.Smtp;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 
@@ -9,8 +8,7 @@ public static class LifecycleRegistration
     /// <summary>The Mailtest lifecycle on each environment: enable, rotate, disable, kill switch.</summary>
     public static IHostApplicationBuilder AddMailtestLifecycle(this IHostApplicationBuilder builder)
     {
-        // Host and port shown in the credential reveal (AddSmtpCapture binds the same section; binding twice is harmless).
-        builder.Services.AddOptions<SmtpOptions>().BindConfiguration(SmtpOptions.Section);
+        PublicSmtpOptions.Register(builder.Services); // host and port shown in the credential reveal
         builder.Services.AddSingleton<MailtestLifecycle>();
         return builder;
     }

@@ -4,32 +4,25 @@ using Mailtest.Core.Messages;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
-using Mailtest.Smtp;
 using Microsoft.EntityFrameworkCore;
-using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Options;
 
 namespace Mailtest.Core.Capture;
 
-/// <summary>How Odoo will be changed, for the consent dialog.</summary>
-public enum OdooApproach
-{
-    /// <summary>No Odoo connection: credentials only, for any application.</summary>
-    CredentialsOnly = 0,
-    /// <summary>Odoo 16+: our server added, the others archived.</summary>
-    C = 1,
-    /// <summary>Odoo 13–15: servers rewritten in place, restored on disable.</summary>
-    D = 2,
-}
-
-public sealed record MailtestConsent(OdooApproach Approach, int? OdooVersion, IReadOnlyList<string> TemplatesWithExplicitServer, string? InspectionError);
+/// <summary>What the consent dialog must say.</summary>
+/// <param name="Approach">How Odoo will be changed; null without an Odoo connection (credentials only, for any application).</param>
+public sealed record MailtestConsent(OdooRoutingApproach? Approach, int? OdooVersion, IReadOnlyList<string> TemplatesWithExplicitServer, string? InspectionError);
 
 /// <summary>The Mailtest tab's view of one environment.</summary>
 public sealed record MailtestStatus(
     Guid EnvironmentId, string EnvironmentName, EnvironmentKind Kind, Guid OrganizationId, Plan Plan,
     MailtestState State, bool IsRotating, DateTime? RotationStartedUtc, string? TamperReason,
     string Host, int Port, string? Username, int CapturedMessages, int? OdooVersion, bool HasOdooConnection,
-    bool CallerCanManage, MailtestRefusal? EnableRefusal);
+    bool CallerCanManage, MailtestRefusal? EnableRefusal, MailtestRefusal? RotateRefusal)
+{
+    /// <summary>How the state reads on the dashboard.</summary>
+    public string StateText => MailtestStateText.Of(State, IsRotating, Kind);
+}
 
 public sealed record EnabledMailtest(string Host, int Port, string Encryption, string Username, string Password);
 public sealed record DisabledMailtest(int KeptMessages, DateTime KeptUntilUtc);
@@ -38,7 +31,8 @@ public sealed record DisabledMailtest(int KeptMessages, DateTime KeptUntilUtc);
 /// Mailtest on one environment: enable, rotate (with retry and abort when it gets stuck), disable,
 /// re-enable after tampering, and the platform kill switch. Every transition goes through
 /// <see cref="MailtestLifecycleRules"/> and is written to the audit log. Odoo is reconfigured only
-/// for environments with an Odoo connection, through <see cref="IOdooMailRouting"/> when installed.
+/// for environments with an Odoo connection, through <see cref="IOdooMailRouting"/>; an install
+/// without the Odoo integration registered still serves credentials-only environments.
 /// </summary>
 public sealed class MailtestLifecycle(
     IDbContextFactory<MailtestDbContext> dbFactory,
@@ -47,21 +41,17 @@ public sealed class MailtestLifecycle(
     KillSwitch killSwitch,
     SmtpCredentialCache credentialCache,
     AuditLog audit,
+    IMessageStore messageStore,
+    PlanGrace planGrace,
     IOptions<PlanOptions> plans,
-    IOptions<SmtpOptions> smtp,
-    IServiceProvider services,
-    TimeProvider clock)
+    IOptions<PublicSmtpOptions> smtp,
+    TimeProvider clock,
+    IOdooMailRouting? odooRouting = null)
 {
     public const string Encryption = "STARTTLS";
 
-    // Built on other branches; optional here so that an install without them still works.
-    private IOdooMailRouting? OdooRouting => services.GetService<IOdooMailRouting>();
-    private IMessageStore? MessageStore => services.GetService<IMessageStore>();
-
     /// <summary>Until when mail captured now is kept: the plan's retention window, or the grace's rule after a downgrade.</summary>
-    private DateTime KeptUntil(Organization organization) => services.GetService<PlanGrace>() is { } grace
-        ? PlanGrace.PurgedAfter(grace.For(organization, Now), Now)
-        : Now.AddDays(plans.Value.For(organization.Plan).RetentionDays);
+    private DateTime KeptUntil(Organization organization) => PlanGrace.PurgedAfter(planGrace.For(organization, Now), Now);
 
     public async Task<MailtestStatus> GetStatusAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
     {
@@ -69,27 +59,28 @@ public sealed class MailtestLifecycle(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var username = await db.SmtpCredentials.Where(c => c.EnvironmentId == environmentId && c.RevokedUtc == null)
             .OrderByDescending(c => c.CreatedUtc).Select(c => c.Username).FirstOrDefaultAsync(cancellationToken);
-        var count = MessageStore is { } store ? await store.CountAsync(environmentId, cancellationToken) : 0;
+        var count = await messageStore.CountAsync(environmentId, cancellationToken);
         return new MailtestStatus(
             environment.Id, environment.Name, environment.Kind, environment.Project!.OrganizationId, facts.Plan,
             environment.MailtestState, environment.IsRotating, environment.RotationStartedUtc, environment.TamperReason,
-            smtp.Value.PublicHost, smtp.Value.EffectivePublicPort, environment.MailtestState == MailtestState.Disabled ? null : username,
+            smtp.Value.Host, smtp.Value.EffectivePort, environment.MailtestState == MailtestState.Disabled ? null : username,
             count, environment.OdooVersion, environment.OdooConnectionEncrypted is not null,
-            facts.CallerCanManage, MailtestLifecycleRules.Check(MailtestTransition.Enable, facts));
+            facts.CallerCanManage, MailtestLifecycleRules.Check(MailtestTransition.Enable, facts), MailtestLifecycleRules.Check(MailtestTransition.Rotate, facts));
     }
 
     /// <summary>What the consent dialog must say: the approach for the environment's Odoo, and templates that will fail visibly.</summary>
     public async Task<MailtestConsent> PrepareConsentAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
     {
         var environment = await RequireAsync(caller, environmentId, MailtestTransition.Enable, cancellationToken);
-        if (environment.OdooConnectionEncrypted is null) return new MailtestConsent(OdooApproach.CredentialsOnly, null, [], null);
-        var approach = environment.OdooVersion is >= 13 and <= 15 ? OdooApproach.D : OdooApproach.C;
-        if (OdooRouting is not { } routing)
+        if (environment.OdooConnectionEncrypted is null) return new MailtestConsent(null, null, [], null);
+        // The configured version until Odoo itself answers.
+        var approach = OdooRoutingApproaches.For(environment.OdooVersion ?? OdooRoutingApproaches.FirstWithMarkerOnly);
+        if (odooRouting is not { } routing)
             return new MailtestConsent(approach, environment.OdooVersion, [], "The Odoo integration is not installed on this server, so Odoo cannot be reconfigured.");
         try
         {
             var inspection = await routing.InspectAsync(environment, cancellationToken);
-            return new MailtestConsent(inspection.Version <= 15 ? OdooApproach.D : OdooApproach.C, inspection.Version, inspection.TemplatesWithExplicitServer, null);
+            return new MailtestConsent(inspection.Approach, inspection.Version, inspection.TemplatesWithExplicitServer, null);
         }
         catch (OdooRoutingException e)
         {
@@ -119,7 +110,7 @@ public sealed class MailtestLifecycle(
         }, cancellationToken);
         await audit.RecordAsync(caller, reEnable ? AuditActions.MailtestReEnable : AuditActions.MailtestEnable,
             environment.Project.OrganizationId, environmentId, environment.Name, cancellationToken);
-        return new EnabledMailtest(smtp.Value.PublicHost, smtp.Value.EffectivePublicPort, Encryption, username, password);
+        return new EnabledMailtest(smtp.Value.Host, smtp.Value.EffectivePort, Encryption, username, password);
     }
 
     /// <summary>
@@ -175,7 +166,7 @@ public sealed class MailtestLifecycle(
             e.RotationStartedUtc = null;
             e.TamperReason = null;
         }, cancellationToken);
-        var kept = MessageStore is { } store ? await store.CountAsync(environmentId, cancellationToken) : 0;
+        var kept = await messageStore.CountAsync(environmentId, cancellationToken);
         var keptUntil = KeptUntil(environment.Project!.Organization!);
         await audit.RecordAsync(caller, AuditActions.MailtestDisable, environment.Project.OrganizationId, environmentId,
             $"{environment.Name}: {kept} messages kept until {keptUntil:yyyy-MM-dd}", cancellationToken);
@@ -186,7 +177,7 @@ public sealed class MailtestLifecycle(
     public async Task<DisabledMailtest> PreviewDisableAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
     {
         var environment = await RequireAsync(caller, environmentId, MailtestTransition.Disable, cancellationToken);
-        var kept = MessageStore is { } store ? await store.CountAsync(environmentId, cancellationToken) : 0;
+        var kept = await messageStore.CountAsync(environmentId, cancellationToken);
         return new DisabledMailtest(kept, KeptUntil(environment.Project!.Organization!));
     }
 
@@ -233,19 +224,12 @@ public sealed class MailtestLifecycle(
 
     private async Task<(ProjectEnvironment Environment, MailtestFacts Facts)> FactsAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken)
     {
-        var environment = await access.RequireAsync(caller, environmentId, ProjectPermission.MailtestView, cancellationToken);
-        bool canManage;
-        try
-        {
-            await access.RequireAsync(caller, environmentId, ProjectPermission.MailtestManage, cancellationToken);
-            canManage = true;
-        }
-        catch (AccessDeniedException) { canManage = false; }
+        var (environment, canManage) = await access.ResolveAsync(caller, environmentId, cancellationToken);
         var plan = environment.Project!.Organization!.Plan;
         return (environment, new MailtestFacts(environment.Kind, plan, plans.Value.For(plan).MailtestAvailable, canManage, environment.MailtestState, environment.IsRotating));
     }
 
-    private IOdooMailRouting RequireOdooRouting() => OdooRouting
+    private IOdooMailRouting RequireOdooRouting() => odooRouting
         ?? throw new MailtestConflictException("This environment has an Odoo connection, but the Odoo integration is not installed on this server.");
 
     private async Task UpdateEnvironmentAsync(Guid environmentId, Action<ProjectEnvironment> change, CancellationToken cancellationToken)

@@ -27,16 +27,24 @@ public sealed record MailtestRefusal(string Message, bool IsPermission);
 public static class MailtestLifecycleRules
 {
     public const string ProductionRefused = "Mailtest cannot be enabled on production environments: the platform blocks it to protect your real customers.";
-    public const string PermissionRefused = "You need the project.mailtest.manage permission on this project; ask an owner or admin of the organization.";
+    public const string PermissionRefused = AccessRules.ManagePermissionMissing;
 
     public static string PlanRefused(Plan plan) =>
         $"Mailtest is not available on the {plan} plan: it needs Starter, Pro or Agency. Ask a platform administrator to change the organization's plan.";
 
+    /// <summary>
+    /// "Mailtest is available on this environment": never on production, only on a plan that includes it.
+    /// The transitions that open capture ask here, and so does SMTP AUTH on every login.
+    /// </summary>
+    public static MailtestRefusal? Availability(EnvironmentKind kind, Plan plan, bool planIncludesMailtest) =>
+        kind == EnvironmentKind.Production ? new(ProductionRefused, true)
+        : !planIncludesMailtest ? new(PlanRefused(plan), true)
+        : null;
+
     public static MailtestRefusal? Check(MailtestTransition transition, MailtestFacts facts)
     {
         var opensCapture = transition is MailtestTransition.Enable or MailtestTransition.Rotate or MailtestTransition.RetryRotation;
-        if (opensCapture && facts.Kind == EnvironmentKind.Production) return new(ProductionRefused, true);
-        if (opensCapture && !facts.PlanIncludesMailtest) return new(PlanRefused(facts.Plan), true);
+        if (opensCapture && Availability(facts.Kind, facts.Plan, facts.PlanIncludesMailtest) is { } unavailable) return unavailable;
         if (!facts.CallerCanManage) return new(PermissionRefused, true);
 
         return transition switch
@@ -56,6 +64,19 @@ public static class MailtestLifecycleRules
             _ => null,
         };
     }
+}
+
+/// <summary>How an environment's Mailtest state reads on the dashboard (the environments list and the Mailtest tab).</summary>
+public static class MailtestStateText
+{
+    public static string Of(MailtestState state, bool isRotating, EnvironmentKind kind) => state switch
+    {
+        MailtestState.Enabled when isRotating => "Rotation in progress",
+        MailtestState.Enabled => "Enabled",
+        MailtestState.TamperDetected => "Tamper detected",
+        _ when kind == EnvironmentKind.Production => "Not available (production)",
+        _ => "Disabled",
+    };
 }
 
 /// <summary>A transition refused because of the environment's current state (HTTP 409).</summary>

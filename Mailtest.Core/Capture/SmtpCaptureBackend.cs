@@ -49,7 +49,8 @@ public sealed class SmtpCaptureBackend(
         // Odoo records the reply text in its mail queue: say why, so the user knows to re-enable.
         if (environment.MailtestState == MailtestState.TamperDetected)
             return SmtpLoginResult.Refused(TamperDetected);
-        if (environment.MailtestState != MailtestState.Enabled || environment.Kind == EnvironmentKind.Production || !limits.MailtestAvailable)
+        if (environment.MailtestState != MailtestState.Enabled
+            || MailtestLifecycleRules.Availability(environment.Kind, credential.Plan, limits.MailtestAvailable) is not null)
             return SmtpLoginResult.Refused(SmtpStandardReplies.AuthenticationFailed);
         if (environment.IsRotating)
             return SmtpLoginResult.Refused(RotationInProgress);

@@ -76,24 +76,28 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
     public static readonly SqlitePragmas Instance = new();
 
-    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
-
-    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
-        Apply(connection);
-        return Task.CompletedTask;
+        if (Command(connection) is not { } command) return;
+        using (command) command.ExecuteNonQuery();
     }
 
-    private static void Apply(DbConnection connection)
+    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        if (connection is not SqliteConnection sqlite) return;
-        using var command = connection.CreateCommand();
+        if (Command(connection) is not { } command) return;
+        await using (command) await command.ExecuteNonQueryAsync(cancellationToken);
+    }
+
+    private static DbCommand? Command(DbConnection connection)
+    {
+        if (connection is not SqliteConnection sqlite) return null;
+        var command = connection.CreateCommand();
         // auto_vacuum=INCREMENTAL takes effect only on a new, empty file (before WAL is switched on):
         // purges can then hand freed pages back to the file system (DatabaseSpace). EF's existence
         // check opens the file read-only, where the pragma would fail.
         var readOnly = new SqliteConnectionStringBuilder(sqlite.ConnectionString).Mode == SqliteOpenMode.ReadOnly;
         // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
         command.CommandText = (readOnly ? "" : "PRAGMA auto_vacuum=INCREMENTAL; ") + "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
-        command.ExecuteNonQuery();
+        return command;
     }
 }

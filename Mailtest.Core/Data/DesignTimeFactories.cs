@@ -3,7 +3,7 @@ using Microsoft.EntityFrameworkCore.Design;
 
 namespace Mailtest.Core.Data;
 
-// Used only by `dotnet ef migrations add` (scripts/add-migration.sh); the connection is never opened.
+// Used only by `dotnet ef migrations add` (scripts/regenerate-migrations.sh); the connection is never opened.
 internal sealed class SqliteDesignTimeFactory : IDesignTimeDbContextFactory<SqliteMailtestDbContext>
 {
     public SqliteMailtestDbContext CreateDbContext(string[] args) =>

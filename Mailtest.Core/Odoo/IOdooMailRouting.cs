@@ -14,7 +14,7 @@ public interface IOdooMailRouting
     /// <summary>Connects, checks the real version and table shape, and lists what the consent modal must mention.</summary>
     Task<OdooInspection> InspectAsync(ProjectEnvironment environment, CancellationToken cancellationToken);
 
-    /// <summary>Approach C (16+) or D (13–15): snapshot into Mailtest's database, then reroute.</summary>
+    /// <summary>Approach C or D (<see cref="OdooRoutingApproaches.For"/>): snapshot into Mailtest's database, then reroute.</summary>
     Task EnableAsync(ProjectEnvironment environment, OdooSmtpLogin login, CancellationToken cancellationToken);
 
     /// <summary>Writes the new password in place on the row(s) Mailtest owns.</summary>
@@ -32,7 +32,7 @@ public sealed record OdooSmtpLogin(string Username, string Password);
 
 public sealed record OdooInspection(
     int Version,
-    string Approach,
+    OdooRoutingApproach Approach,
     int ServerCount,
     int ActiveServerCount,
     IReadOnlyList<string> TemplatesWithExplicitServer);

@@ -19,7 +19,7 @@ public sealed class OdooConnectionSecret(SecretBox box, IOptions<OdooOptions> op
         try { _ = new NpgsqlConnectionStringBuilder(connectionString); }
         catch (ArgumentException)
         {
-            throw new ArgumentException("The Odoo connection is not a valid PostgreSQL connection string (Host=...;Database=...;Username=...;Password=...).", nameof(connectionString));
+            throw new ArgumentException("The Odoo connection is not a valid PostgreSQL connection string (Host=...;Database=...;Username=...;Password=...).");
         }
         return box.Seal(Encoding.UTF8.GetBytes(connectionString), environmentId.ToByteArray());
     }

@@ -1,5 +1,5 @@
 using Mailtest.Core.Audit;
-using Mailtest.Core.Capture;
+using System.Net;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -19,17 +19,30 @@ public sealed class OdooConnectionSettings(
 
     public async Task SetAsync(Caller caller, Guid environmentId, int version, string connectionString, CancellationToken cancellationToken = default)
     {
+        Check(version, connectionString);
+        await ChangeAsync(caller, environmentId, cancellationToken, environment =>
+        {
+            environment.OdooConnectionEncrypted = Seal(environment.Id, connectionString);
+            environment.OdooVersion = version;
+            return $"Odoo {version}";
+        });
+    }
+
+    /// <summary>Refuses a version Mailtest cannot reroute or a connection string Npgsql cannot read, before anything changes.</summary>
+    /// <exception cref="TenancyException">The sentence to show.</exception>
+    public void Check(int version, string connectionString)
+    {
         if (version is < OldestVersion or > NewestVersion)
             throw new TenancyException($"Mailtest supports Odoo {OldestVersion} to {NewestVersion}; choose one of those versions.");
         if (string.IsNullOrWhiteSpace(connectionString))
             throw new TenancyException("Enter the Odoo database connection (Host=...;Database=...;Username=...;Password=...).");
-        await ChangeAsync(caller, environmentId, cancellationToken, environment =>
-        {
-            try { environment.OdooConnectionEncrypted = secret.Seal(environment.Id, connectionString.Trim()); }
-            catch (ArgumentException e) { throw new TenancyException(e.Message); }
-            environment.OdooVersion = version;
-            return $"Odoo {version}";
-        });
+        _ = Seal(Guid.Empty, connectionString);
+    }
+
+    private byte[] Seal(Guid environmentId, string connectionString)
+    {
+        try { return secret.Seal(environmentId, connectionString.Trim()); }
+        catch (ArgumentException e) { throw new TenancyException(e.Message); }
     }
 
     public Task ClearAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default) =>
@@ -46,7 +59,7 @@ public sealed class OdooConnectionSettings(
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var environment = await db.Environments.SingleAsync(e => e.Id == environmentId, cancellationToken);
         if (environment.MailtestState != MailtestState.Disabled)
-            throw new MailtestConflictException("Disable Mailtest on this environment before changing its Odoo connection: disabling restores the Odoo database it rerouted.");
+            throw new RefusalException(HttpStatusCode.Conflict, "Disable Mailtest on this environment before changing its Odoo connection: disabling restores the Odoo database it rerouted.");
         var detail = change(environment);
         await db.SaveChangesAsync(cancellationToken);
         // The detail names the version only: the connection string never reaches the log.

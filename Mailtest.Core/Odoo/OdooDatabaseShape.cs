@@ -8,10 +8,10 @@ internal sealed record MailServerColumn(string Name, string Type, bool IsNullabl
 /// <summary>The Odoo version a database reports in <c>ir_module_module</c> ('17.0.1.3', 'saas~17.1.1.0').</summary>
 internal sealed partial record OdooVersion(string Reported, int Major)
 {
-    public const int Oldest = 13;
-    public const int Newest = 19;
+    public const int Oldest = OdooConnectionSettings.OldestVersion;
+    public const int Newest = OdooConnectionSettings.NewestVersion;
 
-    public OdooRoutingApproach Approach => Major >= 16 ? OdooRoutingApproach.C : OdooRoutingApproach.D;
+    public OdooRoutingApproach Approach => OdooRoutingApproaches.For(Major);
 
     /// <exception cref="OdooRoutingException">Not a version Mailtest can tell, or outside 13–19.</exception>
     public static OdooVersion Parse(string? reported)

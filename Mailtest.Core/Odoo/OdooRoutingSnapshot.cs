@@ -3,15 +3,6 @@ using Microsoft.EntityFrameworkCore.Metadata.Builders;
 
 namespace Mailtest.Core.Odoo;
 
-/// <summary>Which way Mailtest reroutes an Odoo database (see the Odoo folder's notes).</summary>
-public enum OdooRoutingApproach
-{
-    /// <summary>Odoo 16+: insert a marker row, archive every other row.</summary>
-    C = 0,
-    /// <summary>Odoo 13–15: rewrite every row in place (plus a marker when no row is active).</summary>
-    D = 1,
-}
-
 /// <summary>
 /// What <c>ir_mail_server</c> looked like before Mailtest changed it, and what Mailtest wrote, for
 /// one environment: enough to restore it exactly and to tell a tampered table from an intact one.

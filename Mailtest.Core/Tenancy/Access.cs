@@ -1,5 +1,5 @@
-using System.Net;
 using Mailtest.Core.Audit;
+using System.Net;
 using Mailtest.Core.Data;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Metadata.Builders;
@@ -33,15 +33,28 @@ internal sealed class ProjectGrantConfiguration : IEntityTypeConfiguration<Proje
     }
 }
 
-/// <summary>Who is asking: a signed-in user, a user token's owner, or an environment API token.</summary>
+/// <summary>Who is asking: a signed-in user, a user token's owner, an environment API token, or the installation's operator.</summary>
 public sealed record Caller(Guid UserId, string Email, bool IsPlatformAdmin, string? RemoteAddress = null)
 {
     /// <summary>Set when the caller is an environment API token rather than a user (then <see cref="UserId"/> is empty).</summary>
     public EnvironmentTokenGrant? EnvironmentToken { get; init; }
 
+    /// <summary>The operator at the admin command line (who holds the database anyway): may manage every environment.
+    /// Never made from a request: only the command line creates it.</summary>
+    public bool IsOperator { get; init; }
+
+    /// <summary>The user the audit log names, when the caller is a user (not a token, not the operator).</summary>
+    public Guid? AuditedUserId => EnvironmentToken is null && !IsOperator ? UserId : null;
+
     public static Caller ForEnvironmentToken(EnvironmentTokenGrant grant, string? remoteAddress = null) =>
         new(Guid.Empty, "API token " + grant.Label, false, remoteAddress) { EnvironmentToken = grant };
+
+    /// <param name="actor">The name the audit log records (the command line's <c>admin-cli</c>).</param>
+    public static Caller Operator(string actor) => new(Guid.Empty, actor, false) { IsOperator = true };
 }
+
+/// <summary>An environment the caller may view, and whether they may also manage Mailtest on it.</summary>
+public sealed record EnvironmentAccess(ProjectEnvironment Environment, bool CanManage);
 
 /// <summary>An environment API token: one environment's mail, with a scope.</summary>
 /// <param name="Label">Name and prefix, for the audit log (never the token).</param>
@@ -117,22 +130,35 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
     /// </summary>
     public async Task<ProjectEnvironment> RequireAsync(Caller caller, Guid environmentId, ProjectPermission permission, CancellationToken cancellationToken = default)
     {
+        if (permission == ProjectPermission.MailtestManage && caller.EnvironmentToken is not null)
+            throw new AccessDeniedException(EnvironmentTokenCannotManage);
+        var found = await ResolveAsync(caller, environmentId, cancellationToken);
+        if (permission == ProjectPermission.MailtestManage && !found.CanManage)
+            throw new AccessDeniedException(ManagePermissionMissing);
+        return found.Environment;
+    }
+
+    /// <summary>
+    /// The environment the caller may view (else <see cref="NotFoundException"/>, or for a token of
+    /// another environment <see cref="AccessDeniedException"/>) and whether they may also manage it:
+    /// for screens that show what the caller may do, without trying and catching a refusal.
+    /// </summary>
+    public async Task<EnvironmentAccess> ResolveAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
+    {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         if (caller.EnvironmentToken is { } token)
-        {
-            if (permission == ProjectPermission.MailtestManage)
-                throw new AccessDeniedException(EnvironmentTokenCannotManage);
-            return await RequireTokenAsync(db, token, environmentId, cancellationToken);
-        }
+            return new(await RequireTokenAsync(db, token, environmentId, cancellationToken), CanManage: false);
+        if (caller.IsOperator)
+            return new(await db.Environments.Include(e => e.Project!).ThenInclude(p => p.Organization).AsNoTracking()
+                .SingleOrDefaultAsync(e => e.Id == environmentId, cancellationToken)
+                ?? throw new NotFoundException($"There is no environment {environmentId}."), CanManage: true);
         var environment = await VisibleEnvironments(db, caller.UserId, ProjectPermission.MailtestView)
             .Include(e => e.Project!).ThenInclude(p => p.Organization)
             .AsNoTracking()
             .SingleOrDefaultAsync(e => e.Id == environmentId, cancellationToken)
             ?? throw new NotFoundException("There is no such environment, or you are not a member of its organization.");
-        if (permission == ProjectPermission.MailtestManage &&
-            !await VisibleEnvironments(db, caller.UserId, ProjectPermission.MailtestManage).AnyAsync(e => e.Id == environmentId, cancellationToken))
-            throw new AccessDeniedException("You need the project.mailtest.manage permission on this project; ask an owner or admin of the organization.");
-        return environment;
+        var canManage = await VisibleEnvironments(db, caller.UserId, ProjectPermission.MailtestManage).AnyAsync(e => e.Id == environmentId, cancellationToken);
+        return new(environment, canManage);
     }
 
     /// <summary>
@@ -148,6 +174,7 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
         return await RequireAsync(caller, environmentId, ProjectPermission.MailtestView, cancellationToken);
     }
 
+    public const string ManagePermissionMissing = "You need the project.mailtest.manage permission on this project; ask an owner or admin of the organization.";
     public const string ReadOnlyToken = "This API token is read-only: deleting, marking, tagging or adding messages needs a read-write token.";
     public const string EnvironmentTokenCannotManage =
         "An environment API token reaches its environment's mail only; enabling, rotating or configuring Mailtest needs a member's token.";

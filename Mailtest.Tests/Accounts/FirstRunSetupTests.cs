@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailtest.Tests.Accounts;
 
+[TestCategory(Needs.Host)]
 public sealed class FirstRunSetupTests
 {
     [Fact]

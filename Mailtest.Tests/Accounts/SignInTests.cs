@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Accounts;
 
 /// <summary>Cookie sign-in on the static form, lockout, antiforgery and sign-out, over real HTTP.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SignInTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;

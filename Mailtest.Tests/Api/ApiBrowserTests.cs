@@ -5,6 +5,7 @@ using Microsoft.Playwright;
 namespace Mailtest.Tests.Api;
 
 /// <summary>What only a browser shows: the API reference page renders, and EventSource follows an environment live.</summary>
+[TestCategory(Needs.Browser)]
 public sealed class ApiBrowserTests(ApiSite site, ChromiumBrowser chromium) : IClassFixture<ApiSite>
 {
     [Fact]

@@ -1,9 +1,11 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Text.Json;
 
 namespace Mailtest.Tests.Api;
 
 /// <summary>The OpenAPI document and the browsable reference, served by the real host without a token.</summary>
+[TestCategory(Needs.Host)]
 public sealed class ApiDocumentationTests(ApiSite site) : IClassFixture<ApiSite>
 {
     [Fact]

@@ -45,7 +45,7 @@ public sealed class ApiSite : IAsyncLifetime
         var project = await tenancy.CreateProjectAsync(organization.Id, "Shop");
         var staging = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
         var dev = await tenancy.CreateEnvironmentAsync(project.Id, "dev", EnvironmentKind.Development);
-        var credential = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(staging.Id);
+        var credential = await Services.EnableMailtestAsync(staging.Id);
         var owner = await tenancy.CreateUserAsync($"owner-{Guid.NewGuid():N}@example.test", OwnerPassword, false);
         await tenancy.AddMemberAsync(organization.Id, owner.Email, OrganizationRole.Owner);
         var ownerToken = await tokens.CreateAsync(owner.Id, "owner");
@@ -57,7 +57,7 @@ public sealed class ApiSite : IAsyncLifetime
         var otherOrganization = await tenancy.CreateOrganizationAsync("Other " + Guid.NewGuid().ToString("N")[..6], Plan.Pro);
         var otherProject = await tenancy.CreateProjectAsync(otherOrganization.Id, "Secret");
         var foreign = await tenancy.CreateEnvironmentAsync(otherProject.Id, "staging", EnvironmentKind.Staging);
-        var foreignCredential = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(foreign.Id);
+        var foreignCredential = await Services.EnableMailtestAsync(foreign.Id);
         var stranger = await tenancy.CreateUserAsync($"stranger-{Guid.NewGuid():N}@example.test", "long enough password", false);
         await tenancy.AddMemberAsync(otherOrganization.Id, stranger.Email, OrganizationRole.Owner);
         var strangerToken = await tokens.CreateAsync(stranger.Id, "stranger");

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -5,6 +6,7 @@ using System.Text.Json;
 namespace Mailtest.Tests.Api;
 
 /// <summary>GET .../events read as a real Server-Sent Events stream with HttpClient.</summary>
+[TestCategory(Needs.Host)]
 public sealed class EventStreamTests(ApiSite site) : IClassFixture<ApiSite>
 {
     private sealed record SseEvent(string? Id, string Type, string Data)

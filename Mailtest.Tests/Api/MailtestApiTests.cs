@@ -12,6 +12,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Api;
 
 /// <summary>The HTTP API over real HTTP against the real host, with bearer tokens.</summary>
+[TestCategory(Needs.Host)]
 public sealed class MailtestApiTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;

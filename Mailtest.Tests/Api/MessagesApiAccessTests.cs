@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
@@ -9,6 +10,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Api;
 
 /// <summary>Who may call which messages route: no token, another environment's token, a read-only token, another organization.</summary>
+[TestCategory(Needs.Host)]
 public sealed class MessagesApiAccessTests(ApiSite site) : IClassFixture<ApiSite>
 {
     /// <summary>Every route of the messages API, with a body where it takes one; {m} is a message id.</summary>

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -10,6 +11,7 @@ using MimeKit;
 namespace Mailtest.Tests.Api;
 
 /// <summary>The messages API over real HTTP against the real host, with mail captured over real SMTP.</summary>
+[TestCategory(Needs.Host)]
 public sealed class MessagesApiTests(ApiSite site) : IClassFixture<ApiSite>
 {
     private static async Task<JsonElement> JsonAsync(HttpResponseMessage response, HttpStatusCode expected = HttpStatusCode.OK)

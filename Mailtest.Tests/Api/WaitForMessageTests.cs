@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Headers;
 using System.Net.Http.Json;
@@ -10,6 +11,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Api;
 
 /// <summary>GET .../messages/wait over real HTTP: answered by the message itself, never by polling.</summary>
+[TestCategory(Needs.Host)]
 public sealed class WaitForMessageTests(ApiSite site) : IClassFixture<ApiSite>
 {
     private MessageWaiter Waiter => site.Services.GetRequiredService<MessageWaiter>();

@@ -15,6 +15,7 @@ using MimeKit;
 namespace Mailtest.Tests.Capture;
 
 /// <summary>Real clients, the real host, real storage: mail sent with credentials issued by Core is listed and opens.</summary>
+[TestCategory(Needs.Host)]
 public sealed class CaptureEndToEndTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;
@@ -28,7 +29,7 @@ public sealed class CaptureEndToEndTests : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();

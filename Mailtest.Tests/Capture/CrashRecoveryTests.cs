@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Diagnostics;
 using System.Net;
@@ -19,6 +20,7 @@ namespace Mailtest.Tests.Capture;
 /// The promise behind 250: the built app is killed with SIGKILL while several clients send; after a
 /// restart every message that was acknowledged is there and its raw content opens.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class CrashRecoveryTests : IAsyncDisposable
 {
     private const int Senders = 4;

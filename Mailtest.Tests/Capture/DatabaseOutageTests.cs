@@ -17,6 +17,7 @@ namespace Mailtest.Tests.Capture;
 /// greeting (the kill switch serves its last known state), every command gets a reply, the outage is
 /// logged once, and mail flows again once the database is back, with nothing restarted by hand.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class DatabaseOutageTests : IAsyncLifetime
 {
     private readonly CapturedLogs _logs = new();
@@ -43,7 +44,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
     }
 
     public async ValueTask DisposeAsync()

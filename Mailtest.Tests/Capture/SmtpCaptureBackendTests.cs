@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Text;
 using Mailtest.Core.Capture;
@@ -39,6 +40,7 @@ public sealed class CaptureCore : IAsyncLifetime
     }
 }
 
+[TestCategory(Needs.Unit)]
 public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture<CaptureCore>
 {
     private static readonly SmtpPeer Peer = new(new IPEndPoint(IPAddress.Loopback, 40000), "odoo.local", IsSecure: true);
@@ -72,7 +74,7 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
     private async Task<(ProjectEnvironment Environment, IssuedCredential Credential)> EnabledAsync(Plan plan = Plan.Pro, string name = "staging")
     {
         var environment = await _core.CreateEnvironmentAsync(plan, name: name);
-        return (environment, await Issuer.EnableWithCredentialsAsync(environment.Id));
+        return (environment, await _core.Services.EnableMailtestAsync(environment.Id));
     }
 
     private async Task UpdateEnvironmentAsync(Guid environmentId, Action<ProjectEnvironment> change)
@@ -148,7 +150,7 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
         Assert.Equal(535, (await LoginAsync(disabledCredential.Username, disabledCredential.Password)).Refusal!.Value.Code);
 
         var production = await _core.CreateEnvironmentAsync(Plan.Pro, EnvironmentKind.Production);
-        var productionError = await Assert.ThrowsAsync<TenancyException>(() => Issuer.EnableWithCredentialsAsync(production.Id));
+        var productionError = await Assert.ThrowsAsync<AccessDeniedException>(() => _core.Services.EnableMailtestAsync(production.Id));
         Assert.Contains("production", productionError.Message);
         // Even with a credential stored by other means, production never logs in.
         var productionUser = await Issuer.StoreAsync(production.Id, "production-password-123456");
@@ -156,7 +158,7 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
         Assert.Equal(535, (await LoginAsync(productionUser, "production-password-123456")).Refusal!.Value.Code);
 
         var free = await _core.CreateEnvironmentAsync(Plan.Free);
-        await Assert.ThrowsAsync<TenancyException>(() => Issuer.EnableWithCredentialsAsync(free.Id));
+        Assert.Contains("not available on the Free plan", (await Assert.ThrowsAsync<AccessDeniedException>(() => _core.Services.EnableMailtestAsync(free.Id))).Message);
         var freeUser = await Issuer.StoreAsync(free.Id, "free-plan-password-123456");
         await UpdateEnvironmentAsync(free.Id, e => e.MailtestState = MailtestState.Enabled);
         Assert.Equal(535, (await LoginAsync(freeUser, "free-plan-password-123456")).Refusal!.Value.Code);

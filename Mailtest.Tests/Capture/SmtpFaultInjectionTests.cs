@@ -12,6 +12,7 @@ using MimeKit;
 namespace Mailtest.Tests.Capture;
 
 /// <summary>SMTP fault injection ("chaos") per environment, set over the API and met by a real SMTP client.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SmtpFaultInjectionTests : SandboxTests
 {
     private string FaultsPath => $"/api/v1/environments/{World.EnvironmentId}/smtp-faults";

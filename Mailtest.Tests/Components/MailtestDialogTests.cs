@@ -1,3 +1,5 @@
+using Mailtest.Tests.Infrastructure;
+using Mailtest.Core.Odoo;
 using Bunit;
 using Mailtest.Core.Capture;
 using Mailtest.Web.Components.Environments;
@@ -8,6 +10,7 @@ using MudBlazor.Services;
 namespace Mailtest.Tests.Components;
 
 /// <summary>The Mailtest tab's dialogs and banners, rendered by bUnit inside MudBlazor's dialog provider.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class MailtestDialogTests : BunitContext
 {
     private readonly IRenderedComponent<MudDialogProvider> _provider;
@@ -34,7 +37,7 @@ public sealed class MailtestDialogTests : BunitContext
     [Fact]
     public async Task Consent_for_Odoo_16_and_later_says_servers_are_archived_and_lists_templates_that_will_fail()
     {
-        var dialog = await ShowAsync(Consent(new MailtestConsent(OdooApproach.C, 17, ["Invoice: Send by email", "Order confirmation"], null)));
+        var dialog = await ShowAsync(Consent(new MailtestConsent(OdooRoutingApproach.C, 17, ["Invoice: Send by email", "Order confirmation"], null)));
 
         var text = _provider.Find("[data-testid=consent-dialog]").TextContent;
         Assert.Contains("Odoo 17", text);
@@ -50,7 +53,7 @@ public sealed class MailtestDialogTests : BunitContext
     [Fact]
     public async Task Consent_for_Odoo_13_to_15_says_servers_are_rewritten_and_restored()
     {
-        await ShowAsync(Consent(new MailtestConsent(OdooApproach.D, 14, [], null)));
+        await ShowAsync(Consent(new MailtestConsent(OdooRoutingApproach.D, 14, [], null)));
 
         var text = _provider.Find("[data-testid=consent-dialog]").TextContent;
         Assert.Contains("Odoo 14", text);
@@ -62,7 +65,7 @@ public sealed class MailtestDialogTests : BunitContext
     [Fact]
     public async Task Consent_without_Odoo_offers_credentials_for_any_application()
     {
-        await ShowAsync(Consent(new MailtestConsent(OdooApproach.CredentialsOnly, null, [], null)));
+        await ShowAsync(Consent(new MailtestConsent(null, null, [], null)));
 
         var text = _provider.Find("[data-testid=consent-dialog]").TextContent;
         Assert.Contains("no Odoo connection", text);
@@ -73,7 +76,7 @@ public sealed class MailtestDialogTests : BunitContext
     [Fact]
     public async Task Consent_cannot_be_given_when_Odoo_could_not_be_inspected()
     {
-        var dialog = await ShowAsync(Consent(new MailtestConsent(OdooApproach.C, 17, [], "The Odoo database did not answer.")));
+        var dialog = await ShowAsync(Consent(new MailtestConsent(OdooRoutingApproach.C, 17, [], "The Odoo database did not answer.")));
 
         Assert.Contains("did not answer", _provider.Find("[data-testid=consent-error]").TextContent);
         Assert.True(_provider.Find("[data-testid=consent-confirm]").HasAttribute("disabled"));

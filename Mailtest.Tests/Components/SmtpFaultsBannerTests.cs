@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Bunit;
 using Mailtest.Core.Capture;
 using Mailtest.Web.Components.Environments;
@@ -6,6 +7,7 @@ using MudBlazor.Services;
 namespace Mailtest.Tests.Components;
 
 /// <summary>The environment page's banner while SMTP fault injection is on.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpFaultsBannerTests : BunitContext
 {
     public SmtpFaultsBannerTests()

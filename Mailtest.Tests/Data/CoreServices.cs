@@ -62,6 +62,7 @@ public sealed class CoreServices : IAsyncDisposable
         builder.AddMessageStore();
         builder.AddCapture();
         builder.Services.AddRetention();
+        builder.AddMailtestLifecycle();
         configure?.Invoke(builder.Services);
         var host = builder.Build();
         await host.Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();

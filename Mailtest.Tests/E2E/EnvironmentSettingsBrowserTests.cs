@@ -8,6 +8,7 @@ using Microsoft.Playwright;
 namespace Mailtest.Tests.E2E;
 
 /// <summary>The Mailtest tab's SMTP fault injection and webhook sections, as a manager uses them in Chromium.</summary>
+[TestCategory(Needs.Browser)]
 public sealed class EnvironmentSettingsBrowserTests(ChromiumBrowser chromium)
 {
     private const string AdminEmail = "admin@example.test";
@@ -27,7 +28,7 @@ public sealed class EnvironmentSettingsBrowserTests(ChromiumBrowser chromium)
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
         var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
         var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        await host.Services.EnableMailtestAsync(environment.Id);
 
         await using var context = await chromium.NewContextAsync();
         var page = await context.NewPageAsync();

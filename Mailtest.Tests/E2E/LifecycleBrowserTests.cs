@@ -17,6 +17,7 @@ namespace Mailtest.Tests.E2E;
 /// The whole Mailtest lifecycle as a user meets it, in real Chromium against the real host, with
 /// mail sent by Python's smtplib the way Odoo sends it. Also takes the screenshots shown in the README.
 /// </summary>
+[TestCategory(Needs.Browser)]
 public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
 {
     private const string AdminEmail = "admin@example.test";

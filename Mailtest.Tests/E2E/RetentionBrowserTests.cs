@@ -13,6 +13,7 @@ using MimeKit;
 namespace Mailtest.Tests.E2E;
 
 /// <summary>The downgrade grace banner and "Download all as .zip" up to the downloaded file, in real Chromium against the real host.</summary>
+[TestCategory(Needs.Browser)]
 public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
 {
     private const string AdminEmail = "admin@example.test";
@@ -31,7 +32,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
         var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
         var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await host.Services.EnableMailtestAsync(environment.Id);
         await SendAsync(host, credential, 3);
         var platformAdmin = new Caller(Guid.NewGuid(), "root@example.test", IsPlatformAdmin: true);
         var grace = await host.Services.GetRequiredService<PlanChanges>().ChangeAsync(platformAdmin, organization.Id, Plan.Starter);
@@ -78,7 +79,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await administration.AddMemberAsync(organization.Id, AdminEmail, OrganizationRole.Owner);
         var project = await administration.CreateProjectAsync(organization.Id, "Webshop");
         var environment = await administration.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await host.Services.EnableMailtestAsync(environment.Id);
         await SendAsync(host, credential, 12); // Order 0 … Order 11
 
         await using var context = await chromium.NewContextAsync();

@@ -24,6 +24,7 @@ namespace Mailtest.Tests.Exports;
 /// the zip checked entry by entry, the link emailed through a real SMTP relay (our SMTP engine with a
 /// recording backend), and the link's 7 days on a clock the test moves.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class ExportEndToEndTests : IAsyncLifetime
 {
     private const string RelayUser = "mailtest-relay", RelayPassword = "relay-Passw0rd-1";
@@ -52,7 +53,7 @@ public sealed class ExportEndToEndTests : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
         _owner = await tenancy.CreateUserAsync("owner@acme.example", "correct horse battery", isPlatformAdmin: false);
         await tenancy.AddMemberAsync(organization.Id, _owner.Email, OrganizationRole.Owner);
     }

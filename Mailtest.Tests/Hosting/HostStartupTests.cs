@@ -5,6 +5,7 @@ using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailtest.Tests.Hosting;
 
+[TestCategory(Needs.Browser)]
 public sealed class HostStartupTests(PostgresServer postgres, ChromiumBrowser chromium)
 {
     [Fact]

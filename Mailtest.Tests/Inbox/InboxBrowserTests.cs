@@ -9,6 +9,7 @@ namespace Mailtest.Tests.Inbox;
 /// The inbox in real Chromium against the real host: hostile HTML stays inert and private, mail
 /// appears and disappears live, every shortcut works, search narrows the list.
 /// </summary>
+[TestCategory(Needs.Browser)]
 public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) : IClassFixture<InboxSite>
 {
     private static readonly float Wait = 10_000;

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Bunit;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Preview;
@@ -10,6 +11,7 @@ using MudBlazor.Services;
 namespace Mailtest.Tests.Inbox;
 
 /// <summary>The inbox's components on their own (bUnit): what the list, the preview tabs and the delete dialog show and do.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class InboxComponentTests : BunitContext
 {
     private readonly PreviewLinkSigner _signer = new(new byte[32], TimeProvider.System);

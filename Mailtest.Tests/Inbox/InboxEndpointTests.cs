@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using Mailtest.Core.Messages.Preview;
 using Microsoft.Extensions.DependencyInjection;
@@ -6,6 +7,7 @@ using MimeKit;
 namespace Mailtest.Tests.Inbox;
 
 /// <summary>The preview document, part, download and image-proxy endpoints over real HTTP on the real host.</summary>
+[TestCategory(Needs.Host)]
 public sealed class InboxEndpointTests(InboxSite site) : IClassFixture<InboxSite>
 {
     private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");

@@ -8,6 +8,7 @@ namespace Mailtest.Tests.Inbox;
 /// One realistic message through every preview tab in real Chromium, as a reader uses them; the
 /// screenshots it takes are the ones in docs/screenshots (set MAILTEST_SCREENSHOTS to write them there).
 /// </summary>
+[TestCategory(Needs.Browser)]
 public sealed class InboxPreviewBrowserTests(InboxSite site, ChromiumBrowser chromium) : IClassFixture<InboxSite>
 {
     private static readonly byte[] Logo = Convert.FromBase64String(

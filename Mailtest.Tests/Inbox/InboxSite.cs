@@ -56,7 +56,6 @@ public sealed class InboxSite : IAsyncLifetime
     private async Task SeedAsync()
     {
         var tenancy = Services.GetRequiredService<TenancyAdministration>();
-        var issuer = Services.GetRequiredService<CredentialIssuer>();
         Acme = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
         var shop = await tenancy.CreateProjectAsync(Acme.Id, "Shop");
         Staging = await tenancy.CreateEnvironmentAsync(shop.Id, "Staging", EnvironmentKind.Staging);
@@ -64,7 +63,7 @@ public sealed class InboxSite : IAsyncLifetime
         var other = await tenancy.CreateOrganizationAsync("Other", Plan.Pro);
         Foreign = await tenancy.CreateEnvironmentAsync((await tenancy.CreateProjectAsync(other.Id, "Secret")).Id, "Staging", EnvironmentKind.Staging);
         foreach (var environment in new[] { Staging, Dev, Foreign })
-            _credentials[environment.Id] = await issuer.EnableWithCredentialsAsync(environment.Id);
+            _credentials[environment.Id] = await Services.EnableMailtestAsync(environment.Id);
         Member = await tenancy.CreateUserAsync("member@acme.test", MemberPassword, isPlatformAdmin: false);
         await tenancy.AddMemberAsync(Acme.Id, Member.Email, OrganizationRole.Member);
         // A plain member who holds project.mailtest.view on the project, and nothing in the other organization.
@@ -80,7 +79,7 @@ public sealed class InboxSite : IAsyncLifetime
         var organization = await tenancy.CreateOrganizationAsync($"Newcomer {Guid.NewGuid():N}"[..18], Plan.Starter);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Website");
         var environment = await tenancy.CreateEnvironmentAsync(project.Id, "Staging", EnvironmentKind.Staging);
-        var credential = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await Services.EnableMailtestAsync(environment.Id);
         var email = $"new-{Guid.NewGuid():N}@example.test";
         await tenancy.CreateUserAsync(email, MemberPassword, isPlatformAdmin: false);
         await tenancy.AddMemberAsync(organization.Id, email, OrganizationRole.Owner);
@@ -91,7 +90,7 @@ public sealed class InboxSite : IAsyncLifetime
     public async Task<ProjectEnvironment> NewEnvironmentAsync(Guid projectId, string name)
     {
         var environment = await Services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(projectId, name, EnvironmentKind.Staging);
-        _credentials[environment.Id] = await Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        _credentials[environment.Id] = await Services.EnableMailtestAsync(environment.Id);
         return environment;
     }
 

@@ -1,4 +1,4 @@
-using System.Security.Claims;
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Preview;
 using Mailtest.Core.Tenancy;
@@ -6,7 +6,6 @@ using Mailtest.Tests.Data;
 using Mailtest.Tests.Messages;
 using Mailtest.Web.Accounts;
 using Mailtest.Web.Inbox;
-using Microsoft.AspNetCore.Components.Authorization;
 using Microsoft.Extensions.Time.Testing;
 
 namespace Mailtest.Tests.Inbox;
@@ -15,6 +14,7 @@ namespace Mailtest.Tests.Inbox;
 /// The inbox's state without a browser: the real store on SQLite, the real AccessRules and the live
 /// bus, driven the way InboxPage drives it, with time under the test's control.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCore>
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
@@ -60,7 +60,7 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
 
     private async Task<Tab> OpenAsync(Caller caller, bool live = true)
     {
-        var reader = new InboxReader(new CurrentCaller(new SignedIn(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), _core.Get<MessagePreviews>(), new PreviewLinkSigner(new byte[32], _time));
+        var reader = new InboxReader(new CurrentCaller(new SignedInAs(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), _core.Get<MessagePreviews>(), new PreviewLinkSigner(new byte[32], _time));
         Assert.True(await reader.LoadCallerAsync());
         var state = new InboxState(reader, _core.Get<MessageEvents>(), _time);
         var tab = new Tab(state);
@@ -209,15 +209,5 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         Assert.Equal($"newer {token}", tab.State.ShownSearch);
         Assert.Equal([newer], tab.State.Items.Select(i => i.Id));
         Assert.DoesNotContain(older, tab.State.Items.Select(i => i.Id));
-    }
-
-    private sealed class SignedIn(Caller caller) : AuthenticationStateProvider
-    {
-        public override Task<AuthenticationState> GetAuthenticationStateAsync() =>
-            Task.FromResult(new AuthenticationState(new ClaimsPrincipal(new ClaimsIdentity(
-            [
-                new Claim(ClaimTypes.NameIdentifier, caller.UserId.ToString()),
-                new Claim(ClaimTypes.Email, caller.Email),
-            ], "test"))));
     }
 }

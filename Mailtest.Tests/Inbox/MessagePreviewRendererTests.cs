@@ -1,9 +1,11 @@
+using Mailtest.Tests.Infrastructure;
 using System.Web;
 using Mailtest.Core.Messages.Preview;
 using MimeKit;
 
 namespace Mailtest.Tests.Inbox;
 
+[TestCategory(Needs.Unit)]
 public sealed class MessagePreviewRendererTests
 {
     private static readonly Guid MessageId = Guid.NewGuid();

@@ -1,8 +1,10 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using Mailtest.Web.Inbox;
 
 namespace Mailtest.Tests.Inbox;
 
+[TestCategory(Needs.Unit)]
 public sealed class RemoteAddressPolicyTests
 {
     [Theory]

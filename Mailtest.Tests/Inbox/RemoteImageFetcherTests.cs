@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using Mailtest.Web.Inbox;
 using Microsoft.AspNetCore.Builder;
@@ -12,6 +13,7 @@ namespace Mailtest.Tests.Inbox;
 /// The image proxy's fetcher against a real HTTP server on loopback. The server is admitted by a test
 /// address check (loopback is what the real check refuses first), so the other limits can be seen.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class RemoteImageFetcherTests : IAsyncLifetime
 {
     private static readonly byte[] Png = Convert.FromBase64String("iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mP8z8BQDwAEhQGAhKmMIQAAAABJRU5ErkJggg==");

@@ -21,7 +21,7 @@ public sealed record SandboxWorld(
         var organization = await tenancy.CreateOrganizationAsync("Acme " + Guid.NewGuid().ToString("N")[..6], Plan.Pro);
         var project = await tenancy.CreateProjectAsync(organization.Id, "Shop");
         var environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        var credential = await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await host.Services.EnableMailtestAsync(environment.Id);
         var (owner, ownerUser) = await ClientAsync(host, organization.Id, OrganizationRole.Owner);
         var ownerToken = owner.DefaultRequestHeaders.Authorization!.Parameter!;
         var (viewer, viewerUser) = await ClientAsync(host, organization.Id, OrganizationRole.Member);

@@ -23,7 +23,7 @@ public sealed class FakeOdooMailRouting : IOdooMailRouting
     {
         Record("inspect", environment);
         var version = environment.OdooVersion ?? 17;
-        return Task.FromResult(new OdooInspection(version, version <= 15 ? "D" : "C", 2, 1, TemplatesWithExplicitServer));
+        return Task.FromResult(new OdooInspection(version, OdooRoutingApproaches.For(version), 2, 1, TemplatesWithExplicitServer));
     }
 
     public Task EnableAsync(ProjectEnvironment environment, OdooSmtpLogin login, CancellationToken cancellationToken)

@@ -1,9 +1,11 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Tenancy;
 
 namespace Mailtest.Tests.Lifecycle;
 
 /// <summary>The one rule set, as a table: which transition is refused, and whether as 403 (permission) or 409 (state).</summary>
+[TestCategory(Needs.Unit)]
 public sealed class MailtestLifecycleRulesTests
 {
     private static MailtestFacts Facts(EnvironmentKind kind = EnvironmentKind.Staging, Plan plan = Plan.Starter, bool canManage = true,

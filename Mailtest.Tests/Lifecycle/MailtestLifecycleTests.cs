@@ -1,3 +1,4 @@
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Audit;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Tenancy;
@@ -7,6 +8,7 @@ using Microsoft.EntityFrameworkCore;
 namespace Mailtest.Tests.Lifecycle;
 
 /// <summary>Every rule and transition of the Mailtest lifecycle, on real PostgreSQL with a fake Odoo.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class MailtestLifecycleTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly LifecycleWorld _world = new(postgres);
@@ -133,10 +135,10 @@ public sealed class MailtestLifecycleTests(PostgresServer postgres) : IAsyncLife
         var d = await Lifecycle.PrepareConsentAsync(legacy.Owner, legacy.EnvironmentId);
         var none = await Lifecycle.PrepareConsentAsync(plain.Owner, plain.EnvironmentId);
 
-        Assert.Equal((OdooApproach.C, 17), (c.Approach, c.OdooVersion));
+        Assert.Equal((OdooRoutingApproach.C, 17), (c.Approach, c.OdooVersion));
         Assert.Equal(["Invoice: Send by email"], c.TemplatesWithExplicitServer);
-        Assert.Equal(OdooApproach.D, d.Approach);
-        Assert.Equal(OdooApproach.CredentialsOnly, none.Approach);
+        Assert.Equal(OdooRoutingApproach.D, d.Approach);
+        Assert.Null(none.Approach);
     }
 
     [Fact]

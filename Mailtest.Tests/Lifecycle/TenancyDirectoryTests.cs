@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Lifecycle;
 
 /// <summary>Who may change organizations, members, grants, projects and environments.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class TenancyDirectoryTests(PostgresServer postgres) : IAsyncLifetime
 {
     private readonly LifecycleWorld _world = new(postgres);

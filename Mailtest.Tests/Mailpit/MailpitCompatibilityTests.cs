@@ -16,6 +16,7 @@ namespace Mailtest.Tests.Mailpit;
 /// The Mailpit-compatible endpoints per environment, driven by the real npm client mailpit-api 2.1.0,
 /// by a fetch replay of cypress-mailpit 2.0.0's calls, and over HTTP for access rules and headers.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class MailpitCompatibilityTests : SandboxTests
 {
     private string BaseUrl(Guid? environmentId = null) => new Uri(Host.WebAddress, $"mailpit/{environmentId ?? World.EnvironmentId}").ToString().TrimEnd('/');

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Security.Cryptography;
 using Mailtest.Core.Data;
 using Mailtest.Core.Security;
@@ -10,6 +11,7 @@ namespace Mailtest.Tests.Messages;
 /// byte at every size around the chunk boundaries, and any chunk altered, moved, dropped or cut short,
 /// or content bound to another message, is refused.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class ChunkedSealingTests
 {
     private const int Chunk = ChunkedSecretBox.ChunkSize;

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Collections.Concurrent;
 using System.Threading.Channels;
 using Mailtest.Core.Messages;
@@ -6,6 +7,7 @@ using Microsoft.Extensions.Logging;
 namespace Mailtest.Tests.Messages;
 
 /// <summary>The live bus on its own: per-environment delivery, order, failures logged, unsubscribe.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class MessageEventsTests
 {
     private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using System.Text;
@@ -409,6 +410,8 @@ public abstract class MessageStoreContract(CoreServices core)
     }
 }
 
+[TestCategory(Needs.Unit)]
 public sealed class SqliteMessageStoreTests(SqliteCore fixture) : MessageStoreContract(fixture.Core), IClassFixture<SqliteCore>;
 
+[TestCategory(Needs.Postgres)]
 public sealed class PostgresMessageStoreTests(PostgresCore fixture) : MessageStoreContract(fixture.Core), IClassFixture<PostgresCore>;

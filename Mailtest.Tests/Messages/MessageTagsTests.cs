@@ -14,6 +14,7 @@ namespace Mailtest.Tests.Messages;
 /// searched with tag:, listed, set, renamed and deleted through <see cref="EnvironmentMailbox"/>,
 /// one environment at a time, with the live event open inboxes read again on.
 /// </summary>
+[TestCategory(Needs.Postgres)]
 public sealed class MessageTagsTests(PostgresServer postgres)
 {
     [Theory]

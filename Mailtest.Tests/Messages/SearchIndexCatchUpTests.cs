@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Tests.Data;
@@ -10,6 +11,7 @@ namespace Mailtest.Tests.Messages;
 /// commit. A crash between the commit and the indexing must lose nothing searchable: the next start
 /// indexes what was committed, without waiting for new mail.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class SearchIndexCatchUpTests
 {
     [Fact]

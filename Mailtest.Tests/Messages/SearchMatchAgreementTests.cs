@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Tests.Data;
@@ -9,6 +10,7 @@ namespace Mailtest.Tests.Messages;
 /// Wait-for-message judges a just-stored message in memory (<see cref="MessageSearchMatch"/>); lists
 /// judge it in the database (<see cref="MessageSearchFilter"/>). Both must give the same answers.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class SearchMatchAgreementTests
 {
     public static TheoryData<string> Queries =>

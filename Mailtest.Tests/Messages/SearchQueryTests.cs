@@ -1,7 +1,9 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Messages;
 
 namespace Mailtest.Tests.Messages;
 
+[TestCategory(Needs.Unit)]
 public sealed class SearchQueryTests
 {
     [Fact]

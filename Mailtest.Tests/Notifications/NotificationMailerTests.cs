@@ -15,6 +15,7 @@ namespace Mailtest.Tests.Notifications;
 /// clock: a refused mail is sent again after its delay without holding up the mail behind it, and a
 /// mail the relay keeps refusing is given up after the last delay, in the log.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class NotificationMailerTests : IAsyncLifetime
 {
     private const string RelayUser = "mailtest-relay", RelayPassword = "relay-Passw0rd-1";

@@ -1,8 +1,10 @@
+using Mailtest.Tests.Infrastructure;
 using System.Text.Json.Nodes;
 using Mailtest.Core.Odoo;
 
 namespace Mailtest.Tests.Odoo;
 
+[TestCategory(Needs.Unit)]
 public sealed class MailServerRowsJsonTests
 {
     [Fact]

@@ -15,6 +15,7 @@ namespace Mailtest.Tests.Odoo;
 /// smtplib sends the way Odoo does with the values of the row Odoo would choose, and the mail
 /// arrives in Mailtest; after tampering the same login is refused at AUTH; disable restores Odoo.
 /// </summary>
+[TestCategory(Needs.Postgres)]
 public sealed class OdooCaptureEndToEndTests(PostgresServer postgres)
 {
     [Theory]

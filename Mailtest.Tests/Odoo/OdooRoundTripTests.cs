@@ -9,6 +9,7 @@ namespace Mailtest.Tests.Odoo;
 /// Mailtest's, after rotation it carries the new password, and after disable a data dump of
 /// ir_mail_server equals the one taken before enable.
 /// </summary>
+[TestCategory(Needs.Postgres)]
 public sealed class OdooRoundTripTests(PostgresServer postgres, OdooRoutingHarness harness) : IClassFixture<OdooRoutingHarness>
 {
     private static readonly string[] Senders = ["sales@example.com", "billing@example.net", "someone@example.com", "user@other.org"];
@@ -43,7 +44,7 @@ public sealed class OdooRoundTripTests(PostgresServer postgres, OdooRoutingHarne
 
         var inspection = await harness.Routing.InspectAsync(environment, default);
         Assert.Equal(version, inspection.Version);
-        Assert.Equal(version >= 16 ? "C" : "D", inspection.Approach);
+        Assert.Equal(version >= 16 ? OdooRoutingApproach.C : OdooRoutingApproach.D, inspection.Approach);
         Assert.Equal(rowsBefore.Count, inspection.ServerCount);
         Assert.Equal(rowsBefore.Count(r => r.Active), inspection.ActiveServerCount);
         if (forcedServer is not null && version >= 16) Assert.Equal([OdooTestDatabase.ExplicitTemplateName], inspection.TemplatesWithExplicitServer);
@@ -88,7 +89,7 @@ public sealed class OdooRoundTripTests(PostgresServer postgres, OdooRoutingHarne
         var inspection = await harness.Routing.InspectAsync(environment, default);
 
         Assert.Equal(17, inspection.Version);
-        Assert.Equal("C", inspection.Approach);
+        Assert.Equal(OdooRoutingApproach.C, inspection.Approach);
     }
 
     private static async Task AssertOdooSendsToMailtestAsync(OdooTestDatabase odoo, Core.Odoo.OdooSmtpLogin login, OdooServerRow? forcedServer)

@@ -1,3 +1,4 @@
+using Mailtest.Core.Capture;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
@@ -8,6 +9,7 @@ using Npgsql;
 namespace Mailtest.Tests.Odoo;
 
 /// <summary>When Mailtest cannot or must not change Odoo: Odoo is left as it was, and the message says why, without secrets.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class OdooRoutingFailureTests(PostgresServer postgres, OdooRoutingHarness harness) : IClassFixture<OdooRoutingHarness>
 {
     private async Task<OdooRoutingException> AssertRefusedAsync(ProjectEnvironment environment, string secret)

@@ -1,3 +1,4 @@
+using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
@@ -39,6 +40,7 @@ public sealed class OdooRoutingHarness : IAsyncLifetime
         builder.Logging.SetMinimumLevel(LogLevel.Warning);
         builder.AddMailtestData();
         builder.AddOdooIntegration();
+        builder.AddOdooTamperDetection();
         _host = builder.Build();
         await Services.GetRequiredService<DatabaseMigrator>().MigrateAsync();
     }

@@ -9,6 +9,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Odoo;
 
 /// <summary>What someone (or something) may do to ir_mail_server behind Mailtest's back, and what Mailtest notices.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class OdooTamperTests(PostgresServer postgres, OdooRoutingHarness harness) : IClassFixture<OdooRoutingHarness>
 {
     private const string Marker = "Mailtest capture (do not edit)";

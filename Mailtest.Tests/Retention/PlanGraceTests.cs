@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
 using Microsoft.Extensions.Options;
@@ -5,6 +6,7 @@ using Microsoft.Extensions.Options;
 namespace Mailtest.Tests.Retention;
 
 /// <summary>The grace rule alone: which limits apply when, and until when mail captured now is kept (the disable dialog's date).</summary>
+[TestCategory(Needs.Unit)]
 public sealed class PlanGraceTests
 {
     private static readonly DateTime Changed = new(2026, 3, 1, 12, 0, 0, DateTimeKind.Utc);

@@ -178,7 +178,7 @@ public abstract class RetentionContract(RetentionCore world)
     public async Task A_purge_triggered_at_the_cap_ends_the_452_within_seconds()
     {
         var environment = await _core.CreateEnvironmentAsync(Plan.Starter);
-        var credential = await _core.Get<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await _core.Services.EnableMailtestAsync(environment.Id);
         for (var i = 0; i < RetentionCore.StarterCap; i++)
             await _core.IngestAsync(environment, SampleMail.Plain($"Message {i}"));
         var mailbox = new Mailtest.Smtp.SmtpMailbox(credential.Username, environment.Project!.OrganizationId, environment.Id);
@@ -200,7 +200,7 @@ public abstract class RetentionContract(RetentionCore world)
     public async Task A_message_refused_for_storage_gets_room_for_its_declared_size_not_just_the_headroom()
     {
         var environment = await _core.CreateEnvironmentAsync(Plan.Agency);
-        var credential = await _core.Get<CredentialIssuer>().EnableWithCredentialsAsync(environment.Id);
+        var credential = await _core.Services.EnableMailtestAsync(environment.Id);
         for (var i = 0; i < 28; i++) // about 56,000 of 60,000 bytes: under the cap and under 95 % of it
             await _core.IngestAsync(environment, SampleMail.Plain($"Report {i}", new string('r', 1_750)));
         var mailbox = new Mailtest.Smtp.SmtpMailbox(credential.Username, environment.Project!.OrganizationId, environment.Id);
@@ -386,6 +386,8 @@ public abstract class RetentionContract(RetentionCore world)
     private MailtestDbContext Db() => _core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContext();
 }
 
+[TestCategory(Needs.Unit)]
 public sealed class SqliteRetentionTests(SqliteRetentionCore fixture) : RetentionContract(fixture.World), IClassFixture<SqliteRetentionCore>;
 
+[TestCategory(Needs.Postgres)]
 public sealed class PostgresRetentionTests(PostgresRetentionCore fixture) : RetentionContract(fixture.World), IClassFixture<PostgresRetentionCore>;

@@ -16,6 +16,7 @@ using MimeKit;
 namespace Mailtest.Tests.Retention;
 
 /// <summary>The real host with a Starter plan capped at 20 messages: mail keeps flowing past the cap over real SMTP.</summary>
+[TestCategory(Needs.Host)]
 public sealed class RetentionEndToEndTests : IAsyncLifetime
 {
     private const int Cap = 20;
@@ -31,7 +32,7 @@ public sealed class RetentionEndToEndTests : IAsyncLifetime
         _organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Starter);
         var project = await tenancy.CreateProjectAsync(_organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
-        _credential = await _host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(_environment.Id);
+        _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
     }
 
     public ValueTask DisposeAsync() => _host.DisposeAsync();

@@ -14,6 +14,7 @@ using Microsoft.Extensions.Options;
 namespace Mailtest.Tests.Security;
 
 /// <summary>Hostile input gets an answer, never a 500, over real HTTP on the real host.</summary>
+[TestCategory(Needs.Host)]
 public sealed class BadInputTests : IAsyncLifetime
 {
     private const string Password = "correct horse battery";

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Inbox;
 using MimeKit;
@@ -10,6 +11,7 @@ namespace Mailtest.Tests.Security;
 /// certificate, spool). The test host creates the directory 0755 first, as an older version did.
 /// </summary>
 [System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+[TestCategory(Needs.Host)]
 public sealed class DataAtRestTests(InboxSite site) : IClassFixture<InboxSite>
 {
     [Fact]

@@ -10,6 +10,7 @@ namespace Mailtest.Tests.Security;
 /// cookie of a request that reached the proxy over HTTPS is Secure. Real HTTP on the real host; the
 /// test client plays the proxy (it connects from 127.0.0.1).
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class ForwardedHeadersTests
 {
     private const string Password = "correct horse battery";

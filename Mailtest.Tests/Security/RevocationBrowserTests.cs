@@ -17,6 +17,7 @@ namespace Mailtest.Tests.Security;
 /// seeing that mail at once (list, live arrivals, the environment selector), and the preview links
 /// minted before stop working. Each test has its own member, so the shared site stays as it was.
 /// </summary>
+[TestCategory(Needs.Browser)]
 public sealed class RevocationBrowserTests(InboxSite site, ChromiumBrowser chromium) : IClassFixture<InboxSite>
 {
     private static readonly float Wait = 10_000;

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Headers;
 using Mailtest.Core.Messages.Preview;
@@ -10,6 +11,7 @@ using MimeKit;
 namespace Mailtest.Tests.Security;
 
 /// <summary>Every kind of response carries the security headers, over real HTTP on the real host.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SecurityHeadersTests(InboxSite site) : IClassFixture<InboxSite>
 {
     private static void AssertHardened(HttpResponseMessage response, string what)

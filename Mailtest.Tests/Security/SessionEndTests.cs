@@ -13,6 +13,7 @@ namespace Mailtest.Tests.Security;
 /// removal from the organization, "sign out everywhere" or deactivation stops working at its next
 /// request, over real HTTP on the real host.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class SessionEndTests : IAsyncLifetime
 {
     private const string Password = "correct horse battery";

@@ -13,6 +13,7 @@ namespace Mailtest.Tests.Security;
 /// The host believes X-Forwarded-For from loopback (a configured proxy), so each session can come
 /// from an address of its own.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class SignInGuessingTests : IAsyncLifetime
 {
     private const string Password = "correct horse battery";

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.IO.Pipelines;
 using System.Text;
 using Mailtest.Smtp.Spool;
@@ -5,6 +6,7 @@ using Mailtest.Smtp.Spool;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>The DATA receiver alone, over a pipe: whatever way the bytes are split across reads, the spool gets the same message.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class MessageDataReceiverTests
 {
     private static async Task<(string Stored, DataOutcome Outcome, string After)> ReceiveAsync(string wire, int pieceSize, long limit = 10_000_000)

@@ -1,9 +1,11 @@
+using Mailtest.Tests.Infrastructure;
 using System.Text;
 using Mailtest.Smtp.Session;
 
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>AUTH PLAIN and LOGIN as exchanges alone, with scripted client answers.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SaslExchangeTests
 {
     private static string B64(string text) => Convert.ToBase64String(Encoding.UTF8.GetBytes(text));

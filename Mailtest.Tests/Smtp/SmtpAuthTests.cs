@@ -1,8 +1,10 @@
+using Mailtest.Tests.Infrastructure;
 using System.Text;
 
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>AUTH PLAIN and LOGIN (RFC 4954), TLS-only AUTH, and the failed-login ban.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpAuthTests : IAsyncLifetime
 {
     private readonly InMemorySmtpServer _server = new(o =>

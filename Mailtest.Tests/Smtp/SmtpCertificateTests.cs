@@ -1,9 +1,11 @@
+using Mailtest.Tests.Infrastructure;
 using System.Security.Cryptography;
 using System.Security.Cryptography.X509Certificates;
 
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>A configured certificate is the one clients see: PEM + key file, PEM with the key inside, or PFX with a password.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpCertificateTests : IDisposable
 {
     private readonly string _directory = Directory.CreateTempSubdirectory("mailtest-smtp-cert-").FullName;

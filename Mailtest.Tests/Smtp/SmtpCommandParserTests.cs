@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Buffers;
 using System.Text;
 using Mailtest.Smtp.Protocol;
@@ -5,6 +6,7 @@ using Mailtest.Smtp.Protocol;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>The grammar, line by line: what each command line parses to.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpCommandParserTests
 {
     private static SmtpCommand Parse(string line) => SmtpCommandParser.Parse(new ReadOnlySequence<byte>(Encoding.UTF8.GetBytes(line)));

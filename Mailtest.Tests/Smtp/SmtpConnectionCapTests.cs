@@ -5,6 +5,7 @@ using Microsoft.Extensions.Logging;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>The global connection cap over real TCP: many addresses together cannot exhaust the server.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SmtpConnectionCapTests : IAsyncLifetime
 {
     private readonly CapturedLogs _logs = new();

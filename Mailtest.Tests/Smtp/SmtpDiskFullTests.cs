@@ -11,6 +11,7 @@ namespace Mailtest.Tests.Smtp;
 /// The spool on a real full disk: a 2 MB tmpfs mounted for the test (the test run is root, as
 /// scripts/test.sh runs it in CI), filled to the last byte, then emptied. MailKit over STARTTLS + AUTH.
 /// </summary>
+[TestCategory(Needs.Host)]
 public sealed class SmtpDiskFullTests : IAsyncLifetime
 {
     private const string User = "odoo-env-1";

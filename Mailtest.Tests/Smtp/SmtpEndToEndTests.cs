@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
@@ -8,6 +9,7 @@ using MimeKit;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>Real clients over real TCP against Kestrel: MailKit (STARTTLS, implicit TLS) and Python's smtplib as Odoo uses it.</summary>
+[TestCategory(Needs.Host)]
 public sealed class SmtpEndToEndTests : IAsyncLifetime
 {
     private const string User = "odoo-env-1";

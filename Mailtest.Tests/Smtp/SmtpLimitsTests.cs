@@ -1,8 +1,10 @@
+using Mailtest.Tests.Infrastructure;
 using Mailtest.Smtp;
 
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>Per-IP connection limit, the three timeouts and graceful shutdown, on a manual clock.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpLimitsTests : IAsyncLifetime
 {
     private static readonly TimeSpan CommandTimeout = TimeSpan.FromMinutes(5);

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Text;
 using Mailtest.Smtp;
 using Microsoft.Extensions.Configuration;
@@ -6,6 +7,7 @@ using Mailtest.Tests.Smtp.Fakes;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>The protocol over in-memory pipes: what a client sees for each thing it may send.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpSessionTests : IAsyncLifetime
 {
     private readonly InMemorySmtpServer _server = new(o =>

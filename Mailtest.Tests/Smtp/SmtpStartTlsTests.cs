@@ -1,6 +1,8 @@
+using Mailtest.Tests.Infrastructure;
 namespace Mailtest.Tests.Smtp;
 
 /// <summary>STARTTLS (RFC 3207) and implicit TLS over in-memory pipes with a real TLS handshake.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpStartTlsTests : IAsyncLifetime
 {
     private readonly InMemorySmtpServer _server = new();

@@ -1,3 +1,4 @@
+using Mailtest.Tests.Infrastructure;
 using System.Text;
 
 namespace Mailtest.Tests.Smtp;
@@ -6,6 +7,7 @@ namespace Mailtest.Tests.Smtp;
 /// Every command in every state: accepted (any reply but 503) or refused with 503 5.5.1. The expected
 /// matrix is written out from RFC 5321 §4.1.4 here, independently of the engine's table.
 /// </summary>
+[TestCategory(Needs.Unit)]
 public sealed class SmtpStateTableTests : IAsyncLifetime
 {
     private readonly InMemorySmtpServer _server = new(o => o.AllowAuthWithoutTls = true);

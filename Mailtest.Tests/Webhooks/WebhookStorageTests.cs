@@ -7,6 +7,7 @@ using Microsoft.Extensions.DependencyInjection;
 namespace Mailtest.Tests.Webhooks;
 
 /// <summary>Webhook and fault settings on each database provider: stored, read back, the delivery log trimmed.</summary>
+[TestCategory(Needs.Postgres)]
 public sealed class WebhookStorageTests(PostgresServer postgres)
 {
     private async Task<MailtestTestHost> HostAsync(DatabaseProvider provider)

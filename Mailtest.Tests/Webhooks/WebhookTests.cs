@@ -11,6 +11,7 @@ using MimeKit;
 namespace Mailtest.Tests.Webhooks;
 
 /// <summary>Webhooks per environment against a real HTTP listener, with mail sent over real SMTP.</summary>
+[TestCategory(Needs.Host)]
 public sealed class WebhookTests : IAsyncLifetime
 {
     private MailtestTestHost _host = null!;
@@ -240,6 +241,7 @@ public sealed class WebhookTests : IAsyncLifetime
 }
 
 /// <summary>By default a webhook may not reach loopback or private addresses (SSRF); the installation can allow it.</summary>
+[TestCategory(Needs.Unit)]
 public sealed class WebhookAddressPolicyTests
 {
     [Fact]

@@ -17,7 +17,9 @@ public static class AdminVerbs
     /// <summary>Actor recorded in the audit log for what the command line does.</summary>
     public const string Actor = "admin-cli";
     public const int DefaultMessageLimit = 100;
-    public const string CredentialsIssuedAction = "smtp.credentials.issue";
+
+    /// <summary>The command line acts as the installation's operator: through the same Core services as the UI, audited under <see cref="Actor"/>.</summary>
+    private static readonly Caller Operator = Caller.Operator(Actor);
 
     public static AdminVerb Find(AdminArguments a) => (a.Noun, a.Verb) switch
     {
@@ -80,33 +82,25 @@ public static class AdminVerbs
                 : throw new AdminUsageException($"--odoo-version must be an Odoo major version from {OldestOdoo} to {NewestOdoo}.");
         return async (services, output, ct) =>
         {
-            var secret = services.GetRequiredService<OdooConnectionSecret>();
-            if (odooDatabase is not null) CheckOdooConnection(secret, odooDatabase);
+            var odoo = services.GetRequiredService<OdooConnectionSettings>();
+            // A connection string Npgsql cannot read is refused before anything is created.
+            if (odooVersion is { } checkedVersion) odoo.Check(checkedVersion, odooDatabase!);
             var environment = await services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(projectId, name, kind, ct);
-            if (odooDatabase is not null)
+            if (odooVersion is { } version)
             {
-                // Sealed to this environment's id; the connection string is never printed or logged.
-                await using var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
-                db.Environments.Attach(environment);
-                environment.OdooVersion = odooVersion;
-                environment.OdooConnectionEncrypted = secret.Seal(environment.Id, odooDatabase);
-                await db.SaveChangesAsync(ct);
+                // As on the environment page: sealed to this environment's id, never printed or logged, and audited.
+                await odoo.SetAsync(Operator, environment.Id, version, odooDatabase!, ct);
+                environment.OdooVersion = version;
+                environment.OdooConnectionEncrypted = [];
             }
-            var odoo = odooVersion is null ? "" : $", Odoo {odooVersion}";
+            var odooText = odooVersion is null ? "" : $", Odoo {odooVersion}";
             await output.WriteAsync(new
                 {
                     environment.Id, environment.ProjectId, environment.Name, environment.Kind, environment.Slug,
                     environment.OdooVersion, HasOdooConnection = environment.OdooConnectionEncrypted is not null,
                 },
-                $"Created {environment.Kind.ToString().ToLowerInvariant()} environment {environment.Name}{odoo}: {environment.Id}", ct);
+                $"Created {environment.Kind.ToString().ToLowerInvariant()} environment {environment.Name}{odooText}: {environment.Id}", ct);
         };
-    }
-
-    /// <summary>Refuses a connection string Npgsql cannot read before anything is created.</summary>
-    private static void CheckOdooConnection(OdooConnectionSecret secret, string connectionString)
-    {
-        try { _ = secret.Seal(Guid.Empty, connectionString); }
-        catch (ArgumentException invalid) { throw new TenancyException(invalid.Message.Split(" (Parameter")[0]); }
     }
 
     private static AdminVerb CreateUser(AdminArguments a)
@@ -179,15 +173,25 @@ public static class AdminVerbs
         var environmentId = a.IdAt(0, "ENV_ID");
         return async (services, output, ct) =>
         {
-            var credential = await services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(environmentId, ct);
-            Guid organizationId;
-            await using (var db = await services.GetRequiredService<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct))
-                organizationId = await db.Environments.Where(e => e.Id == environmentId).Select(e => e.Project!.OrganizationId).SingleAsync(ct);
-            await services.GetRequiredService<AuditLog>().RecordAsync(null, Actor, CredentialsIssuedAction, organizationId, environmentId,
-                $"Issued SMTP credentials {credential.Username}", cancellationToken: ct);
+            // The lifecycle, as from the Mailtest tab: an environment with an Odoo connection is rerouted
+            // (and snapshotted for the restore on disable); issuing again rotates, which updates Odoo too.
+            var lifecycle = services.GetRequiredService<MailtestLifecycle>();
+            var status = await lifecycle.GetStatusAsync(Operator, environmentId, ct);
+            var credential = status switch
+            {
+                { State: MailtestState.Enabled, IsRotating: true } => await lifecycle.RetryRotationAsync(Operator, environmentId, ct),
+                { State: MailtestState.Enabled } => await lifecycle.RotateAsync(Operator, environmentId, ct),
+                _ => await EnableAsync(lifecycle, environmentId, ct),
+            };
             await output.WriteAsync(new { EnvironmentId = environmentId, credential.Username, credential.Password },
                 $"username: {credential.Username}\npassword: {credential.Password}\n(shown once; issuing again replaces it)", ct);
         };
+    }
+
+    private static async Task<IssuedCredential> EnableAsync(MailtestLifecycle lifecycle, Guid environmentId, CancellationToken ct)
+    {
+        var enabled = await lifecycle.EnableAsync(Operator, environmentId, ct);
+        return new IssuedCredential(enabled.Username, enabled.Password);
     }
 
     private static AdminVerb ListMessages(AdminArguments a)

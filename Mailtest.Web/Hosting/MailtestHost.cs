@@ -50,6 +50,7 @@ public static class MailtestHost
         builder.AddExports();
         builder.AddMailtestLifecycle();
         builder.AddOdooIntegration();
+        builder.AddOdooTamperDetection();
         builder.AddSmtpCapture();
         builder.AddAccounts();
         builder.AddMailtestApi();

@@ -1,3 +1,4 @@
+using System.Buffers.Text;
 using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
@@ -83,7 +84,7 @@ public sealed class PreviewLinkSigner
     private static string GrantPayload(Guid messageId, Guid environmentId, Guid userId, long expires) =>
         string.Create(CultureInfo.InvariantCulture, $"message\n{messageId:N}\n{environmentId:N}\n{userId:N}\n{expires}");
 
-    private string Sign(string payload) => Base64Url(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(payload)));
+    private string Sign(string payload) => Base64Url.EncodeToString(HMACSHA256.HashData(_key, Encoding.UTF8.GetBytes(payload)));
 
     private bool Verify(string payload, string? signature)
     {
@@ -92,8 +93,6 @@ public sealed class PreviewLinkSigner
         var given = Encoding.ASCII.GetBytes(signature);
         return CryptographicOperations.FixedTimeEquals(expected, given);
     }
-
-    private static string Base64Url(byte[] bytes) => Convert.ToBase64String(bytes).TrimEnd('=').Replace('+', '-').Replace('/', '_');
 }
 
 /// <summary>Permission, carried in a link, for <see cref="UserId"/> to read one message of one environment until <see cref="ExpiresUnix"/>.</summary>

@@ -1,11 +1,11 @@
 using System.Collections.Concurrent;
-using Mailtest.Core.Capture;
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
 using Microsoft.Extensions.Logging;
 using Microsoft.Extensions.Options;
 
-namespace Mailtest.Core.Odoo;
+namespace Mailtest.Core.Capture;
 
 /// <summary>
 /// At AUTH, refuses an environment whose Odoo routing was tampered with. The check result is

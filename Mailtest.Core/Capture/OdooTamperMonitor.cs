@@ -1,11 +1,11 @@
 using Mailtest.Core.Audit;
-using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 
-namespace Mailtest.Core.Odoo;
+namespace Mailtest.Core.Capture;
 
 /// <summary>
 /// Runs the tamper check for one environment and records what it found: tampering puts the

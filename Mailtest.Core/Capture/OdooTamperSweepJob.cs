@@ -1,10 +1,11 @@
 using Mailtest.Core.Data;
+using Mailtest.Core.Odoo;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.Extensions.Logging;
 using Quartz;
 
-namespace Mailtest.Core.Odoo;
+namespace Mailtest.Core.Capture;
 
 /// <summary>Checks every enabled environment with an Odoo connection, so tampering is noticed even when no mail is sent.</summary>
 [DisallowConcurrentExecution]
