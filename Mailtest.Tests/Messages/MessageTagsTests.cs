@@ -1,4 +1,3 @@
-using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Mailbox;
@@ -31,7 +30,6 @@ public sealed class MessageTagsTests(PostgresServer postgres)
         var caller = new Caller(world.OwnerUser.Id, world.OwnerUser.Email, false);
         var mailbox = host.Services.GetRequiredService<EnvironmentMailbox>();
         var other = await host.Services.GetRequiredService<TenancyAdministration>().CreateEnvironmentAsync(world.ProjectId, "dev", EnvironmentKind.Development);
-        await host.Services.GetRequiredService<CredentialIssuer>().EnableWithCredentialsAsync(other.Id);
 
         var tagged = new MimeMessage();
         tagged.From.Add(MailboxAddress.Parse("shop@example.com"));
