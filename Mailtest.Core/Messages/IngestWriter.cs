@@ -9,8 +9,43 @@ namespace Mailtest.Core.Messages;
 /// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
 public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText);
 
-/// <summary>The sealed raw message (see <see cref="RawMessageSeal"/>), in a file the writer streams into the database and then deletes.</summary>
-public sealed record SealedContent(string Path, long Length);
+/// <summary>
+/// The sealed raw message (see <see cref="RawMessageSeal"/>) on its way into the database: in memory
+/// when small, otherwise in a file next to the spool that the writer streams in and then deletes.
+/// (A file per message cost more than the sealing itself: creating and deleting thousands of files a
+/// second makes ext4 search ever longer for an inode it may reuse.)
+/// </summary>
+public sealed class SealedContent
+{
+    private readonly string? _path;
+    private readonly byte[]? _bytes;
+
+    private SealedContent(string? path, byte[]? bytes, long length)
+    {
+        _path = path;
+        _bytes = bytes;
+        Length = length;
+    }
+
+    public static SealedContent InMemory(byte[] bytes) => new(null, bytes, bytes.Length);
+
+    public static SealedContent InFile(string path, long length) => new(path, null, length);
+
+    public long Length { get; }
+
+    /// <summary>The sealed bytes from the start (a new stream each time: a batch written again reads them again).</summary>
+    public Stream OpenRead() => _bytes is not null
+        ? new MemoryStream(_bytes, writable: false)
+        : new FileStream(_path!, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+
+    /// <summary>Removes the file, if there is one, once the message is committed (or refused).</summary>
+    internal void Discard()
+    {
+        if (_path is not null) File.Delete(_path);
+    }
+
+    public override string ToString() => _path ?? $"{Length} sealed bytes in memory";
+}
 
 /// <summary>
 /// The one writer of captured mail, and the one indexer. Concurrent SMTP sessions queue their
@@ -213,8 +248,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
 
     private void DeleteSealedFile(PreparedMessage message)
     {
-        try { File.Delete(message.Content.Path); }
-        catch (IOException error) { _logger.LogWarning(error, "Could not delete {Path}.", message.Content.Path); }
+        try { message.Content.Discard(); }
+        catch (IOException error) { _logger.LogWarning(error, "Could not delete {Path}.", message.Content); }
     }
 
     private void Released(List<PendingWrite> batch)
@@ -224,7 +259,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             var summary = pending.Message.Summary;
             _usage.Added(summary.OrganizationId, summary.Size);
             pending.Committed.TrySetResult();
-            _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id));
+            _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id, new MessageListItem(summary.Id, summary.EnvironmentId,
+                summary.ReceivedUtc, summary.EnvelopeFrom, summary.EnvelopeTo, summary.From, summary.To, summary.Subject, summary.AttachmentCount, summary.IsRead, summary.Size, summary.Tags)));
             _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }

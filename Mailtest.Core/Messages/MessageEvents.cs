@@ -5,7 +5,8 @@ namespace Mailtest.Core.Messages;
 
 /// <summary>Something happened to captured mail; open inboxes and API streams react.</summary>
 public abstract record MessageEvent(Guid OrganizationId, Guid EnvironmentId);
-public sealed record MessageCaptured(Guid OrganizationId, Guid EnvironmentId, Guid MessageId) : MessageEvent(OrganizationId, EnvironmentId);
+/// <param name="Summary">The stored summary, when the publisher has it (the ingest writer does), so listeners need not read it back.</param>
+public sealed record MessageCaptured(Guid OrganizationId, Guid EnvironmentId, Guid MessageId, MessageListItem? Summary = null) : MessageEvent(OrganizationId, EnvironmentId);
 public sealed record MessageDeleted(Guid OrganizationId, Guid EnvironmentId, Guid MessageId) : MessageEvent(OrganizationId, EnvironmentId);
 /// <summary>One message was marked read or unread: lists update that row in place.</summary>
 public sealed record MessageReadChanged(Guid OrganizationId, Guid EnvironmentId, Guid MessageId, bool IsRead) : MessageEvent(OrganizationId, EnvironmentId);

@@ -43,10 +43,10 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
                 ContentId = Clean(a.ContentId), IsInline = a.IsInline, Size = a.Size,
             })],
         };
-        // Sealed next to the spool file, under a name that ends like it (so the spool's start-up sweep
-        // removes a crash's leftovers too); the writer copies it into the database and deletes it.
+        // A large message is sealed next to the spool file, under a name that ends like it (so the spool's
+        // start-up sweep removes a crash's leftovers too); the writer copies it into the database and deletes it.
         var sealedPath = Path.Combine(Path.GetDirectoryName(request.SpoolPath)!, "sealed-" + Path.GetFileName(request.SpoolPath));
-        var content = new SealedContent(sealedPath, await seal.SealFileAsync(request.SpoolPath, sealedPath, id, cancellationToken));
+        var content = await seal.SealAsync(request.SpoolPath, sealedPath, id, cancellationToken);
         var searchText = string.Join('\n', new[] { mime.Subject, mime.From, request.EnvelopeFrom, mime.To, mime.Cc, envelopeTo, mime.BodyText }
             .Where(s => !string.IsNullOrEmpty(s)));
         return new PreparedMessage(summary, content, Clean(searchText)!);

@@ -27,7 +27,7 @@ internal static class MessageSearchFilter
         {
             if (term is TextTerm { Field: SearchField.Anywhere } text)
             {
-                var match = await FullTextAsync(db, scope(db.Messages.AsNoTracking()), text.Value, cancellationToken);
+                var match = await FullTextAsync(db, scope, text.Value, cancellationToken);
                 if (match is null)
                 {
                     if (!term.Negated) return null; // a word found nowhere: no message can match
@@ -74,31 +74,52 @@ internal static class MessageSearchFilter
     private sealed record FullTextMatch(Expression<Func<CapturedMessage, bool>> Predicate, List<Guid>? Matches);
 
     /// <summary>
-    /// A free-text term, driven the cheap way round. Found in no message: null, answered at once. Rare:
-    /// the index gathers its matches (at most a couple of thousand) and they drive the query. Common:
-    /// the environment is walked newest first and each message's text tested, which fills a page after
-    /// a few dozen rows, where gathering every match first would cost hundreds of milliseconds.
+    /// A free-text term, driven the cheap way round. Found in no message (of these environments): null,
+    /// answered at once. Rare: the index gathers its matches (at most a couple of thousand) and they
+    /// drive the query. Common: the environment is walked newest first and each message's text tested,
+    /// which fills a page after a few dozen rows, where gathering every match first would cost hundreds
+    /// of milliseconds.
     /// </summary>
-    private static Task<FullTextMatch?> FullTextAsync(MailtestDbContext db, IQueryable<CapturedMessage> scoped, string value, CancellationToken cancellationToken) =>
-        db.IsSqlite ? SqliteFullTextAsync(db, value, cancellationToken) : PostgresFullTextAsync(db, scoped, value, cancellationToken);
+    private static Task<FullTextMatch?> FullTextAsync(MailtestDbContext db, Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>> scope, string value, CancellationToken cancellationToken) =>
+        db.IsSqlite ? SqliteFullTextAsync(db, scope, value, cancellationToken) : PostgresFullTextAsync(db, scope(db.Messages.AsNoTracking()), value, cancellationToken);
 
-    private static async Task<FullTextMatch?> SqliteFullTextAsync(MailtestDbContext db, string value, CancellationToken cancellationToken)
+    private static async Task<FullTextMatch?> SqliteFullTextAsync(MailtestDbContext db, Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>> scope, string value, CancellationToken cancellationToken)
     {
         var pattern = ContainsPattern(value);
         var walk = new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, pattern, Escape)), null);
         var trigrams = TrigramQuery(value);
         if (trigrams is null) return walk; // under three characters: the trigram index cannot help
-        // Candidates from the index alone (rows holding every trigram of the term, whatever their
-        // order: detail=none keeps no positions), without reading any text; then each candidate's
-        // text decides. Past CommonTermMatches candidates the term is common: walk instead.
-        var candidates = await db.Database.SqlQuery<long>(
-                $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {CommonTermMatches + 1}""")
-            .ToListAsync(cancellationToken);
+        var candidates = await IndexCandidatesAsync(CommonTermMatches);
         if (candidates.Count == 0) return null;
-        if (candidates.Count > CommonTermMatches) return walk;
-        var matches = await db.MessageSearchEntries.Where(e => candidates.Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape))
-            .Select(e => e.MessageId).ToListAsync(cancellationToken);
-        return matches.Count == 0 ? null : new FullTextMatch(m => matches.Contains(m.Id), matches);
+        // Rare: the matches drive the query.
+        if (candidates.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => candidates.Contains(e.Id)));
+        if (await CommonHereAsync(scope(db.Messages.AsNoTracking()), walk.Predicate, cancellationToken)) return walk;
+        // Common elsewhere, rare or absent here: which of the candidates are in these environments
+        // decides (index lookups, no text read). None: answered at once. Few: they drive the query.
+        // Many: the walk, reading a message's text only when the index names it.
+        candidates = await IndexCandidatesAsync(PrefilterCandidates);
+        if (candidates.Count > PrefilterCandidates) return walk;
+        var json = JsonSerializer.Serialize(candidates);
+        var candidatesHere = await scope(db.Messages.FromSql($"""
+                SELECT m.* FROM json_each({json}) AS i CROSS JOIN "MessageSearchEntries" AS e ON e."Id" = i.value CROSS JOIN "Messages" AS m ON m."Id" = e."MessageId"
+                """).AsNoTracking())
+            .Select(m => m.Id).Take(CommonTermMatches + 1).ToListAsync(cancellationToken);
+        if (candidatesHere.Count == 0) return null;
+        if (candidatesHere.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => candidatesHere.Contains(e.MessageId)));
+        return new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Parameter(candidates).Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape)), null);
+
+        // Candidates from the index alone (rows holding every trigram of the term, whatever their
+        // order: detail=none keeps no positions), without reading any text; at most limit + 1.
+        Task<List<long>> IndexCandidatesAsync(int limit) => db.Database.SqlQuery<long>(
+                $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {limit + 1}""")
+            .ToListAsync(cancellationToken);
+
+        // Each candidate's text decides; the matches (none: null) drive the query.
+        async Task<FullTextMatch?> DrivenByMatchesAsync(IQueryable<MessageSearchEntry> candidateEntries)
+        {
+            var matches = await candidateEntries.Where(e => EF.Functions.Like(e.Text, pattern, Escape)).Select(e => e.MessageId).ToListAsync(cancellationToken);
+            return matches.Count == 0 ? null : new FullTextMatch(m => matches.Contains(m.Id), matches);
+        }
     }
 
     /// <summary>An FTS5 query for rows holding every trigram of <paramref name="value"/> (null under three characters).</summary>
@@ -124,15 +145,29 @@ internal static class MessageSearchFilter
         // How common is the term here? Test the newest rows of these environments (cheap, and the very
         // walk a common term needs anyway): a trigram index scan cannot stop early, so asking the
         // index first about a word found in most messages would cost as much as answering from it.
-        var newest = scoped.OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Take(ProbeRows);
-        if (await newest.CountAsync(cancellationToken) < ProbeRows) return walk; // few messages: walking them all is cheap
-        if (await newest.Where(walkPredicate).CountAsync(cancellationToken) >= ProbeRows / CommonTermDivisor) return walk;
-        // Rare here: the trigram index gathers its matches (none: answered at once).
-        var matches = await db.MessageSearchEntries.Where(e => EF.Functions.ILike(e.Text, pattern, Escape))
-            .Select(e => e.MessageId).Take(CommonTermMatches + 1).ToListAsync(cancellationToken);
+        if (await CommonHereAsync(scoped, walkPredicate, cancellationToken)) return walk;
+        // Rare here: the trigram index gathers its matches in these environments (none: answered at
+        // once, however common the term is elsewhere).
+        var matches = await (from e in db.MessageSearchEntries.Where(e => EF.Functions.ILike(e.Text, pattern, Escape))
+                             join m in scoped on e.MessageId equals m.Id
+                             select m.Id).Take(CommonTermMatches + 1).ToListAsync(cancellationToken);
         if (matches.Count == 0) return null;
         if (matches.Count > CommonTermMatches) return walk;
         return new FullTextMatch(m => matches.Contains(m.Id), matches);
+    }
+
+    /// <summary>
+    /// Whether a term is common in these environments: found in at least one in <see cref="CommonTermDivisor"/>
+    /// of their newest <see cref="ProbeRows"/> messages (then the newest-first walk fills a page within
+    /// a few thousand rows), or they hold fewer messages than that (walking them all is cheap).
+    /// </summary>
+    private static async Task<bool> CommonHereAsync(IQueryable<CapturedMessage> scoped, Expression<Func<CapturedMessage, bool>> walkPredicate, CancellationToken cancellationToken)
+    {
+        var newest = scoped.OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Take(ProbeRows);
+        const int enough = ProbeRows / CommonTermDivisor;
+        // Stops at the enough-th match: a common term costs a few dozen rows here.
+        if (await newest.Where(walkPredicate).Take(enough).CountAsync(cancellationToken) >= enough) return true;
+        return await newest.CountAsync(cancellationToken) < ProbeRows;
     }
 
     private static Expression<Func<CapturedMessage, bool>> FieldContains(SearchField field, string pattern, bool sqlite) => (field, sqlite) switch
@@ -161,10 +196,13 @@ internal static class MessageSearchFilter
     /// <summary>From this many index matches (SQLite: candidates) on, a term counts as common (see <see cref="FullTextAsync"/>).</summary>
     private const int CommonTermMatches = 2000;
 
-    /// <summary>PostgreSQL: how many of the newest messages the probe tests, and the share of them
-    /// (one in <see cref="CommonTermDivisor"/>) from which a term counts as common.</summary>
+    /// <summary>SQLite: up to this many candidates, the walk checks the candidate list before reading a message's text.</summary>
+    private const int PrefilterCandidates = 50_000;
+
+    /// <summary>How many of the newest messages the probe of <see cref="CommonHereAsync"/> tests, and the share
+    /// of them (one in <see cref="CommonTermDivisor"/>) from which a term counts as common here.</summary>
     private const int ProbeRows = 1000;
-    private const int CommonTermDivisor = 20;
+    private const int CommonTermDivisor = 200;
 
     private static string ContainsPattern(string value) =>
         "%" + value.Replace("\\", "\\\\").Replace("%", "\\%").Replace("_", "\\_") + "%";

@@ -6,7 +6,7 @@ namespace Mailtest.Core.Messages;
 /// <summary>
 /// PostgreSQL's ingest path: each batch is one round trip on a connection from the writer's own pool,
 /// one transaction of multi-row INSERTs (rows passed as arrays through <c>unnest</c>: summaries, search
-/// text, attachment index) and one INSERT per sealed raw message, streamed from its file. (Binary
+/// text, attachment index) and one INSERT per sealed raw message, streamed. (Binary
 /// COPY was tried first: four COPYs per batch cost a round trip each, which dominated on a busy machine.)
 /// <para>
 /// The pg_trgm GIN index is PostgreSQL's own deferred index: with <c>fastupdate</c> (the default) a
@@ -39,7 +39,7 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
     {
         var summaries = batch.Select(p => p.Summary).ToArray();
         var attachments = batch.SelectMany(p => p.Summary.Attachments.Select(a => (MessageId: p.Summary.Id, Attachment: a))).ToArray();
-        var sealedFiles = new List<FileStream>(batch.Count);
+        var sealedFiles = new List<Stream>(batch.Count);
         try
         {
             // One round trip: the statements of a batch run in one implicit transaction (all or nothing),
@@ -71,8 +71,8 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
                     attachments.Select(a => a.Attachment.Size).ToArray()));
             foreach (var message in batch)
             {
-                // Streamed from the sealed file as the batch is sent: never whole in memory.
-                var sealedFile = new FileStream(message.Content.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+                // Streamed as the batch is sent: a large sealed message is never whole in memory.
+                var sealedFile = message.Content.OpenRead();
                 sealedFiles.Add(sealedFile);
                 var insert = new NpgsqlBatchCommand("""INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, $2)""");
                 insert.Parameters.Add(new NpgsqlParameter { Value = message.Summary.Id, NpgsqlDbType = NpgsqlDbType.Uuid });

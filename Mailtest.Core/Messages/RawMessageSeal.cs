@@ -16,20 +16,37 @@ namespace Mailtest.Core.Messages;
 /// </summary>
 public sealed class RawMessageSeal(SecretBox box, ChunkedSecretBox chunks)
 {
-    /// <summary>Seals the spooled message at <paramref name="path"/> into a new file at <paramref name="sealedPath"/>; returns its length.</summary>
-    public async Task<long> SealFileAsync(string path, string sealedPath, Guid messageId, CancellationToken cancellationToken)
+    /// <summary>Spooled messages up to this size are sealed in memory; larger ones into a file (memory stays bounded however many arrive at once).</summary>
+    public const long InMemoryLimitBytes = 256 * 1024;
+
+    /// <summary>
+    /// Seals the spooled message at <paramref name="path"/>: in memory when it is small, otherwise into a
+    /// new file at <paramref name="sealedPath"/>.
+    /// </summary>
+    public async Task<SealedContent> SealAsync(string path, string sealedPath, Guid messageId, CancellationToken cancellationToken)
     {
+        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        if (source.Length <= InMemoryLimitBytes)
+        {
+            using var sealedBytes = new MemoryStream(capacity: (int)source.Length / 2 + 256);
+            await SealAsync(source, sealedBytes, messageId, cancellationToken);
+            return SealedContent.InMemory(sealedBytes.ToArray());
+        }
         var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 64 * 1024, Options = FileOptions.Asynchronous,
         };
         if (!OperatingSystem.IsWindows()) options.UnixCreateMode = UnixFileMode.UserRead | UnixFileMode.UserWrite; // mail is private, sealed or not
         await using var output = new FileStream(sealedPath, options);
-        await using (var sealing = chunks.CreateSealingStream(output, messageId.ToByteArray(), leaveOpen: true))
-        await using (var brotli = new BrotliStream(sealing, CompressionLevel.Fastest, leaveOpen: true))
-        await using (var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan))
-            await source.CopyToAsync(brotli, cancellationToken);
-        return output.Length;
+        await SealAsync(source, output, messageId, cancellationToken);
+        return SealedContent.InFile(sealedPath, output.Length);
+    }
+
+    private async Task SealAsync(Stream source, Stream output, Guid messageId, CancellationToken cancellationToken)
+    {
+        await using var sealing = chunks.CreateSealingStream(output, messageId.ToByteArray(), leaveOpen: true);
+        await using var brotli = new BrotliStream(sealing, CompressionLevel.Fastest, leaveOpen: true);
+        await source.CopyToAsync(brotli, cancellationToken);
     }
 
     /// <summary>The original .eml, decrypted and decompressed as it is read; disposing it disposes <paramref name="sealedContent"/>.</summary>

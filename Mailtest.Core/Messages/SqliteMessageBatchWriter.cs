@@ -68,12 +68,12 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         Bind(_insertMessage, transaction,
             id, Text(m.OrganizationId), Text(m.EnvironmentId), Text(m.ReceivedUtc), m.EnvelopeFrom, m.EnvelopeTo,
             m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0, m.Tags);
-        // The sealed message streams from its file into space reserved with zeroblob(): never whole in memory.
+        // The sealed message streams into space reserved with zeroblob(): a large one is never whole in memory.
         _insertContent.Transaction = transaction;
         _insertContent.Parameters[0].Value = id;
         _insertContent.Parameters[1].Value = message.Content.Length;
         var rowId = (long)_insertContent.ExecuteScalar()!;
-        using (var source = new FileStream(message.Content.Path, FileMode.Open, FileAccess.Read, FileShare.Read, 1, FileOptions.SequentialScan))
+        using (var source = message.Content.OpenRead())
         using (var blob = new SqliteBlob(transaction.Connection!, "MessageContents", "Sealed", rowId))
             source.CopyTo(blob, 64 * 1024);
         Bind(_insertSearchText, transaction, id, message.SearchText);

@@ -50,3 +50,48 @@ public sealed class SearchMatchAgreementTests
         Assert.Equal(fromDatabase, inMemory);
     }
 }
+
+/// <summary>
+/// A word found in thousands of messages of another environment (past the point where the index's
+/// matches stop driving the query) and in none or few of this environment's thousand newest: it is
+/// answered from the index's candidates in this environment. Absent here gives an empty page, present
+/// here exactly the messages that hold it, and its negation the others.
+/// </summary>
+[TestCategory(Needs.Unit)]
+public sealed class SearchCommonElsewhereTests
+{
+    [Fact]
+    public async Task A_word_common_in_another_environment_finds_exactly_this_environments_messages_that_hold_it()
+    {
+        var ct = TestContext.Current.CancellationToken;
+        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
+        var here = await core.CreateEnvironmentAsync(name: "here");
+        var elsewhere = await core.CreateEnvironmentAsync(name: "elsewhere");
+        await IngestManyAsync(core, elsewhere, 2_100, i => SampleMail.Plain($"Bulk {i}", $"Your quarterlyreport number {i}"));
+        await IngestManyAsync(core, here, 1_000, i => SampleMail.Plain($"Lunch {i}", "Shall we meet at noon?"));
+        await core.Get<IngestWriter>().WaitUntilSearchableAsync(ct);
+        var store = core.Get<IMessageStore>();
+
+        Assert.Empty((await store.ListAsync(new MessageListQuery([here.Id], "quarterlyreport"), ct)).Items);
+        Assert.Equal(50, (await store.ListAsync(new MessageListQuery([here.Id], "-quarterlyreport"), ct)).Items.Count);
+
+        var holding = await core.IngestAsync(here, SampleMail.Plain("Numbers", "The QuarterlyReport is attached"), "c@example.com", "b@example.com");
+        var apart = await core.IngestAsync(here, SampleMail.Plain("Almost", "quarterly report, written apart"), "c@example.com", "b@example.com");
+        await core.Get<IngestWriter>().WaitUntilSearchableAsync(ct);
+
+        Assert.Equal([holding], (await store.ListAsync(new MessageListQuery([here.Id], "quarterlyreport"), ct)).Items.Select(m => m.Id));
+        var without = (await store.ListAsync(new MessageListQuery([here.Id], "-quarterlyreport"), ct)).Items;
+        Assert.Equal(apart, without[0].Id);
+        Assert.DoesNotContain(holding, without.Select(m => m.Id));
+        var both = (await store.ListAsync(new MessageListQuery([here.Id, elsewhere.Id], "quarterlyreport"), ct)).Items;
+        Assert.Equal(50, both.Count);
+        Assert.Equal(holding, both[0].Id); // the newest of them
+        Assert.All(both.Skip(1), m => Assert.Equal(elsewhere.Id, m.EnvironmentId));
+    }
+
+    private static async Task IngestManyAsync(CoreServices core, Mailtest.Core.Tenancy.ProjectEnvironment environment, int count, Func<int, string> mail)
+    {
+        for (var start = 0; start < count; start += 100)
+            await Task.WhenAll(Enumerable.Range(start, Math.Min(100, count - start)).Select(i => core.IngestAsync(environment, mail(i), "bulk@example.com", "x@example.com")));
+    }
+}

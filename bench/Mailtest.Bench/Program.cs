@@ -7,10 +7,11 @@ using Mailtest.Bench.Ingest;
 //   dotnet run -c Release --project bench/Mailtest.Bench -- ingest --maildev PATH/maildev.js --smtp4dev PATH/smtp4dev --counters PATH/dotnet-counters
 //   (see docs/benchmarks.md for installing MailDev, smtp4dev and dotnet-counters outside the repository)
 //   dotnet run -c Release --project bench/Mailtest.Bench -- purge --messages 100000
+//   dotnet run -c Release --project bench/Mailtest.Bench -- live --connections 8   (Chromium at /usr/bin/chromium)
 // Results go to stdout as a Markdown table, ready for docs/benchmarks.md.
 var command = args.FirstOrDefault() ?? "smtp";
 var appPath = Option("--app") ?? Path.GetFullPath("Mailtest.Web/bin/Release/net10.0/Mailtest.Web.dll");
-if (command is "smtp" or "ingest" or "large" or "purge" or "wait" or "export" && !File.Exists(appPath))
+if (command is "smtp" or "ingest" or "large" or "purge" or "wait" or "export" or "live" && !File.Exists(appPath))
 {
     Console.Error.WriteLine($"{appPath} not found: run `dotnet build -c Release Mailtest.Web` first, or pass --app PATH.");
     return 2;
@@ -86,6 +87,21 @@ switch (command)
             Smtp4devExecutable: Option("--smtp4dev"),
             DotnetCounters: Option("--counters"),
             Servers: (Option("--servers") ?? "mailtest,maildev,smtp4dev,sink,engine").Split(',').ToHashSet()), Console.Out);
+        return 0;
+    }
+    case "live":
+    {
+        var connections = int.Parse(Option("--connections") ?? "8");
+        var seconds = int.Parse(Option("--seconds") ?? "20");
+        var interval = int.Parse(Option("--probe-ms") ?? "200");
+        var phases = await LiveArrivalBenchmark.RunAsync(appPath, Option("--chromium") ?? "/usr/bin/chromium", connections, TimeSpan.FromSeconds(seconds), TimeSpan.FromMilliseconds(interval));
+        Console.WriteLine($"## Live arrival: from the 250 to the SSE event and to the row in an open inbox (Chromium), a probe every {interval} ms for {seconds} s");
+        Console.WriteLine();
+        Console.WriteLine("| while | probes | not seen | load msg/s | SSE p50 ms | SSE p95 ms | SSE max ms | inbox row p50 ms | inbox row p95 ms | inbox row max ms |");
+        Console.WriteLine("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+        foreach (var p in phases)
+            Console.WriteLine($"| {p.Name} | {p.Probes} | {p.Missed} | {p.LoadPerSecond:F0} | {LiveArrivalBenchmark.Percentile(p.SseMs, 0.5):F0} | {LiveArrivalBenchmark.Percentile(p.SseMs, 0.95):F0} | " +
+                $"{p.SseMs.LastOrDefault():F0} | {LiveArrivalBenchmark.Percentile(p.RowMs, 0.5):F0} | {LiveArrivalBenchmark.Percentile(p.RowMs, 0.95):F0} | {p.RowMs.LastOrDefault():F0} |");
         return 0;
     }
     case "sink":
@@ -180,6 +196,7 @@ switch (command)
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench purge [--messages N] [--size BYTES] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
+        Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;

@@ -101,6 +101,9 @@ public sealed class MailboxEvents : IDisposable
         var now = _clock.GetUtcNow().UtcDateTime;
         switch (messageEvent)
         {
+            case MessageCaptured { Summary: { } stored } captured:
+                // Carried by the event: no read per message (at hundreds a second, one read each held the stream back by seconds).
+                return new MailboxEvent(0, "captured", captured.EnvironmentId, now, captured.MessageId, stored, stored.IsRead);
             case MessageCaptured captured:
                 await using (var db = await _dbFactory.CreateDbContextAsync())
                 {
