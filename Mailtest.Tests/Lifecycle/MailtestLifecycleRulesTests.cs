@@ -50,4 +50,26 @@ public sealed class MailtestLifecycleRulesTests
         var refusal = MailtestLifecycleRules.Check(MailtestTransition.Enable, Facts(kind: EnvironmentKind.Production));
         Assert.StartsWith("Mailtest cannot be enabled on production environments", refusal!.Message);
     }
+
+    [Theory]
+    [InlineData(MailtestState.Enabled, false, EnvironmentKind.Staging, "Enabled")]
+    [InlineData(MailtestState.Enabled, true, EnvironmentKind.Staging, "Rotation in progress")]
+    [InlineData(MailtestState.TamperDetected, false, EnvironmentKind.Staging, "Tamper detected")]
+    [InlineData(MailtestState.Disabled, false, EnvironmentKind.Staging, "Disabled")]
+    [InlineData(MailtestState.Disabled, false, EnvironmentKind.Production, "Not available (production)")]
+    public void The_state_reads_the_same_on_every_screen(MailtestState state, bool rotating, EnvironmentKind kind, string expected) =>
+        Assert.Equal(expected, MailtestStateText.Of(state, rotating, kind));
+
+    [Fact]
+    public void Availability_is_what_opening_capture_and_SMTP_AUTH_both_ask()
+    {
+        Assert.Null(MailtestLifecycleRules.Availability(EnvironmentKind.Staging, Plan.Starter, planIncludesMailtest: true));
+        Assert.Equal(MailtestLifecycleRules.ProductionRefused,
+            MailtestLifecycleRules.Availability(EnvironmentKind.Production, Plan.Pro, planIncludesMailtest: true)?.Message);
+        Assert.Equal(MailtestLifecycleRules.PlanRefused(Plan.Free),
+            MailtestLifecycleRules.Availability(EnvironmentKind.Development, Plan.Free, planIncludesMailtest: false)?.Message);
+        // The transitions that open capture give the same answer.
+        Assert.Equal(MailtestLifecycleRules.Availability(EnvironmentKind.Production, Plan.Pro, true),
+            MailtestLifecycleRules.Check(MailtestTransition.Rotate, Facts(kind: EnvironmentKind.Production, plan: Plan.Pro, state: MailtestState.Enabled)));
+    }
 }
