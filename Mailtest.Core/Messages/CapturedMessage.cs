@@ -23,6 +23,8 @@ public sealed class CapturedMessage
     public long Size { get; set; }
     public int AttachmentCount { get; set; }
     public bool IsRead { get; set; }
+    /// <summary>Mailpit's tags, comma-separated as <see cref="MessageTags"/> stores them; null for none.</summary>
+    public string? Tags { get; set; }
     public List<MessageAttachment> Attachments { get; set; } = [];
 }
 

@@ -4,12 +4,17 @@ namespace Mailtest.Core.Messages;
 public sealed record MessageCursor(DateTime ReceivedUtc, Guid Id);
 
 /// <param name="EnvironmentIds">The environments to list; callers pass only those the caller may view (see AccessRules).</param>
-/// <param name="Search">The search box: words, "quoted phrases", from: to: subject: is:unread is:read has:attachment before: after:, and - negation.</param>
+/// <param name="Search">The search box: words, "quoted phrases", from: to: subject: tag: is:unread is:read has:attachment before: after:, and - negation.</param>
 public sealed record MessageListQuery(IReadOnlyCollection<Guid> EnvironmentIds, string? Search = null, MessageCursor? After = null, int PageSize = 50);
 
+/// <param name="StoredTags">The summary's tags column as stored (a query can select it anywhere); read <see cref="Tags"/>.</param>
 public sealed record MessageListItem(
     Guid Id, Guid EnvironmentId, DateTime ReceivedUtc, string EnvelopeFrom, string EnvelopeTo,
-    string? From, string? To, string? Subject, int AttachmentCount, bool IsRead, long Size);
+    string? From, string? To, string? Subject, int AttachmentCount, bool IsRead, long Size,
+    [property: System.Text.Json.Serialization.JsonIgnore] string? StoredTags)
+{
+    public IReadOnlyList<string> Tags => MessageTags.Split(StoredTags);
+}
 
 public sealed record MessagePage(IReadOnlyList<MessageListItem> Items, MessageCursor? Next);
 

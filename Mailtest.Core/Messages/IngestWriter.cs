@@ -260,7 +260,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             _usage.Added(summary.OrganizationId, summary.Size);
             pending.Committed.TrySetResult();
             _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id, new MessageListItem(summary.Id, summary.EnvironmentId,
-                summary.ReceivedUtc, summary.EnvelopeFrom, summary.EnvelopeTo, summary.From, summary.To, summary.Subject, summary.AttachmentCount, summary.IsRead, summary.Size)));
+                summary.ReceivedUtc, summary.EnvelopeFrom, summary.EnvelopeTo, summary.From, summary.To, summary.Subject, summary.AttachmentCount, summary.IsRead, summary.Size, summary.Tags)));
             _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }

@@ -36,6 +36,7 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
             Subject = Clean(mime.Subject), MessageIdHeader = Clean(mime.MessageId),
             Size = size,
             AttachmentCount = mime.Attachments.Count(a => !a.IsInline),
+            Tags = MessageTags.Join([.. mime.Tags]),
             Attachments = [.. mime.Attachments.Select(a => new MessageAttachment
             {
                 MessageId = id, PartPath = a.PartPath, FileName = Clean(a.FileName), ContentType = Clean(a.ContentType)!,

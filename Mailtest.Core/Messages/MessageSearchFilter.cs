@@ -41,6 +41,7 @@ internal static class MessageSearchFilter
             var predicate = term switch
             {
                 TextTerm field => FieldContains(field.Field, ContainsPattern(field.Value), db.IsSqlite),
+                TagTerm tag => HasTag(tag.Name, db.IsSqlite),
                 FlagTerm { Flag: SearchFlag.Unread } => m => !m.IsRead,
                 FlagTerm { Flag: SearchFlag.Read } => m => m.IsRead,
                 FlagTerm { Flag: SearchFlag.HasAttachment } => m => m.AttachmentCount > 0,
@@ -181,6 +182,15 @@ internal static class MessageSearchFilter
         (SearchField.Subject, false) => m => EF.Functions.ILike(m.Subject ?? "", pattern, Escape),
         _ => throw new ArgumentOutOfRangeException(nameof(field), field, "Not a field filter."),
     };
+
+    /// <summary>One whole item of the comma-separated <see cref="CapturedMessage.Tags"/>, ignoring case (tags are ASCII, see <see cref="MessageTags"/>).</summary>
+    internal static Expression<Func<CapturedMessage, bool>> HasTag(string tag, bool sqlite)
+    {
+        var pattern = ContainsPattern(MessageTags.Separator + tag + MessageTags.Separator);
+        return sqlite
+            ? m => EF.Functions.Like("," + (m.Tags ?? "") + ",", pattern, Escape)
+            : m => EF.Functions.ILike("," + (m.Tags ?? "") + ",", pattern, Escape);
+    }
 
     private const string Escape = "\\";
 

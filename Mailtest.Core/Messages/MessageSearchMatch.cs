@@ -4,7 +4,7 @@ namespace Mailtest.Core.Messages;
 /// <param name="Text">The message's <see cref="MessageSearchEntry.Text"/> (subject, senders, recipients, body).</param>
 public sealed record SearchCandidate(
     string EnvelopeFrom, string EnvelopeTo, string? From, string? To, string? Cc, string? Subject,
-    bool IsRead, int AttachmentCount, DateTime ReceivedUtc, string Text);
+    bool IsRead, int AttachmentCount, DateTime ReceivedUtc, string Text, string? Tags);
 
 /// <summary>
 /// A <see cref="SearchQuery"/> evaluated against one message in memory, with the meaning
@@ -24,6 +24,7 @@ public static class MessageSearchMatch
         TextTerm { Field: SearchField.From } t => Contains(m.EnvelopeFrom, t.Value) || Contains(m.From, t.Value),
         TextTerm { Field: SearchField.To } t => Contains(m.EnvelopeTo, t.Value) || Contains(m.To, t.Value) || Contains(m.Cc, t.Value),
         TextTerm { Field: SearchField.Subject } t => Contains(m.Subject, t.Value),
+        TagTerm t => MessageTags.Has(m.Tags, t.Name),
         FlagTerm { Flag: SearchFlag.Unread } => !m.IsRead,
         FlagTerm { Flag: SearchFlag.Read } => m.IsRead,
         FlagTerm { Flag: SearchFlag.HasAttachment } => m.AttachmentCount > 0,

@@ -39,7 +39,7 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
             .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id)
             .Take(pageSize + 1)
             .Select(m => new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo,
-                m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size))
+                m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size, m.Tags))
             .ToListAsync(cancellationToken);
         if (items.Count <= pageSize) return new MessagePage(items, null);
         items.RemoveAt(pageSize);

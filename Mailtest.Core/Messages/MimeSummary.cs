@@ -13,12 +13,12 @@ public sealed record AttachmentInfo(string PartPath, string? FileName, string Co
 /// </summary>
 public sealed record MimeSummary(
     string? From, string? To, string? Cc, string? ReplyTo, string? Subject, string? MessageId,
-    IReadOnlyList<AttachmentInfo> Attachments, string BodyText)
+    IReadOnlyList<AttachmentInfo> Attachments, string BodyText, IReadOnlyList<string> Tags)
 {
     /// <summary>Body text beyond this is not searched (a log dump in a mail does not need to be).</summary>
     public const int MaxBodyTextChars = 200_000;
 
-    public static readonly MimeSummary Unreadable = new(null, null, null, null, null, null, [], "");
+    public static readonly MimeSummary Unreadable = new(null, null, null, null, null, null, [], "", []);
 
     public static async Task<MimeSummary> ReadAsync(string path, CancellationToken cancellationToken)
     {
@@ -42,7 +42,8 @@ public sealed record MimeSummary(
             Addresses(message.From), Addresses(message.To), Addresses(message.Cc), Addresses(message.ReplyTo),
             message.Subject, message.MessageId,
             FindAttachments(message, cancellationToken),
-            Truncate(ReadableBody(message)));
+            Truncate(ReadableBody(message)),
+            MessageTags.FromHeaders(message.Headers.Where(h => h.Field.Equals("X-Tags", StringComparison.OrdinalIgnoreCase)).Select(h => h.Value)));
     }
 
     private static string? Addresses(InternetAddressList list) => list.Count == 0 ? null : list.ToString();

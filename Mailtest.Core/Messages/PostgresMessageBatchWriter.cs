@@ -48,15 +48,15 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
             await using var write = new NpgsqlBatch(connection);
             write.BatchCommands.Add(Command("""
                 INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
-                    "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead")
+                    "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead", "Tags")
                 SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::text[], $6::text[], $7::text[], $8::text[],
-                    $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::integer[], $15::boolean[])
+                    $9::text[], $10::text[], $11::text[], $12::text[], $13::bigint[], $14::integer[], $15::boolean[], $16::text[])
                 """,
                 summaries.Select(m => m.Id).ToArray(), summaries.Select(m => m.OrganizationId).ToArray(), summaries.Select(m => m.EnvironmentId).ToArray(),
                 summaries.Select(m => m.ReceivedUtc).ToArray(), summaries.Select(m => m.EnvelopeFrom).ToArray(), summaries.Select(m => m.EnvelopeTo).ToArray(),
                 summaries.Select(m => m.From).ToArray(), summaries.Select(m => m.To).ToArray(), summaries.Select(m => m.Cc).ToArray(),
                 summaries.Select(m => m.ReplyTo).ToArray(), summaries.Select(m => m.Subject).ToArray(), summaries.Select(m => m.MessageIdHeader).ToArray(),
-                summaries.Select(m => m.Size).ToArray(), summaries.Select(m => m.AttachmentCount).ToArray(), summaries.Select(m => m.IsRead).ToArray()));
+                summaries.Select(m => m.Size).ToArray(), summaries.Select(m => m.AttachmentCount).ToArray(), summaries.Select(m => m.IsRead).ToArray(), summaries.Select(m => m.Tags).ToArray()));
             write.BatchCommands.Add(Command("""
                 INSERT INTO "MessageSearchEntries" ("MessageId", "Text") SELECT * FROM unnest($1::uuid[], $2::text[])
                 """, summaries.Select(m => m.Id).ToArray(), batch.Select(p => p.SearchText).ToArray()));

@@ -30,6 +30,9 @@ public sealed record TextTerm(SearchField Field, string Value, bool Negated = fa
 
 public sealed record FlagTerm(SearchFlag Flag, bool Negated = false) : SearchTerm(Negated);
 
+/// <summary><c>tag:name</c>: the message has this tag (one whole tag, ignoring case; see <see cref="MessageTags"/>).</summary>
+public sealed record TagTerm(string Name, bool Negated = false) : SearchTerm(Negated);
+
 /// <summary><c>before:yyyy-mm-dd</c> (received before that day began, UTC) or <c>after:</c> (received after it began).</summary>
 public sealed record DateTerm(bool IsBefore, DateOnly Date, bool Negated = false) : SearchTerm(Negated)
 {
@@ -39,7 +42,7 @@ public sealed record DateTerm(bool IsBefore, DateOnly Date, bool Negated = false
 /// <summary>
 /// The search box, parsed (Mailpit's syntax): plain words and <c>"quoted phrases"</c>,
 /// <c>from:</c>, <c>to:</c>, <c>subject:</c> (each takes a word or a quoted phrase),
-/// <c>is:unread</c>, <c>is:read</c>, <c>has:attachment</c>, <c>before:</c>/<c>after:</c> with
+/// <c>tag:</c> (a word or a quoted phrase, one whole tag), <c>is:unread</c>, <c>is:read</c>, <c>has:attachment</c>, <c>before:</c>/<c>after:</c> with
 /// <c>yyyy-mm-dd</c>, and <c>-</c> in front of any term to negate it. Every term must hold. Anything
 /// that is not a known filter (<c>is:starred</c>, <c>before:soon</c>) is searched as text, so no
 /// input is refused.
@@ -108,6 +111,8 @@ public sealed record SearchQuery(IReadOnlyList<SearchTerm> Terms)
                 if (value.Length == 0) return null;
                 var field = prefix switch { "from" => SearchField.From, "to" => SearchField.To, _ => SearchField.Subject };
                 return new TextTerm(field, value, negated);
+            case "tag" when MessageTags.Clean(value) is { Length: > 0 } tag:
+                return new TagTerm(tag, negated);
             case "is" when !quoted && value.Equals("unread", StringComparison.OrdinalIgnoreCase):
                 return new FlagTerm(SearchFlag.Unread, negated);
             case "is" when !quoted && value.Equals("read", StringComparison.OrdinalIgnoreCase):
@@ -134,6 +139,7 @@ public sealed record SearchQuery(IReadOnlyList<SearchTerm> Terms)
             {
                 TextTerm t => $"{t.Field}:\"{t.Value}\"",
                 FlagTerm f => f.Flag.ToString(),
+                TagTerm t => $"tag:\"{t.Name}\"",
                 DateTerm d => $"{(d.IsBefore ? "before" : "after")}:{d.Date:yyyy-MM-dd}",
                 _ => term.ToString(),
             });

@@ -67,7 +67,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         var id = Text(m.Id);
         Bind(_insertMessage, transaction,
             id, Text(m.OrganizationId), Text(m.EnvironmentId), Text(m.ReceivedUtc), m.EnvelopeFrom, m.EnvelopeTo,
-            m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0);
+            m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0, m.Tags);
         // The sealed message streams into space reserved with zeroblob(): a large one is never whole in memory.
         _insertContent.Transaction = transaction;
         _insertContent.Parameters[0].Value = id;
@@ -105,9 +105,9 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         }
         _insertMessage = Prepare(connection, """
             INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
-                "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead")
-            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
-            """, 15);
+                "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead", "Tags")
+            VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+            """, 16);
         _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, zeroblob($2)) RETURNING rowid""", 2);
         _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2)""", 2);
         _insertAttachment = Prepare(connection, """

@@ -175,7 +175,7 @@ public sealed class AccessRules(IDbContextFactory<MailtestDbContext> dbFactory, 
     }
 
     public const string ManagePermissionMissing = "You need the project.mailtest.manage permission on this project; ask an owner or admin of the organization.";
-    public const string ReadOnlyToken = "This API token is read-only: deleting, marking or adding messages needs a read-write token.";
+    public const string ReadOnlyToken = "This API token is read-only: deleting, marking, tagging or adding messages needs a read-write token.";
     public const string EnvironmentTokenCannotManage =
         "An environment API token reaches its environment's mail only; enabling, rotating or configuring Mailtest needs a member's token.";
 

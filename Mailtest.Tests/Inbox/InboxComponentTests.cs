@@ -24,7 +24,7 @@ public sealed class InboxComponentTests : BunitContext
 
     private static MessageListItem Item(string subject, bool isRead = false, int attachments = 0, DateTime? received = null) =>
         new(Guid.NewGuid(), Guid.NewGuid(), received ?? DateTime.UtcNow, "bounce@shop.example", "anna@example.com,bcc@example.com",
-            "Shop <orders@shop.example>", "anna@example.com", subject, attachments, isRead, 1234);
+            "Shop <orders@shop.example>", "anna@example.com", subject, attachments, isRead, 1234, null);
 
     [Fact]
     public void List_shows_sender_subject_recipients_attachment_marker_and_unread_state()

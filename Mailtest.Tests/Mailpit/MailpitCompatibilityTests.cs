@@ -136,9 +136,65 @@ public sealed class MailpitCompatibilityTests : SandboxTests
         Assert.Equal(HttpStatusCode.NotFound, foreignTags.StatusCode);
         Assert.Equal(HttpStatusCode.Forbidden, elsewhereRelease.StatusCode);
         Assert.DoesNotContain("never sends", await elsewhereRelease.Content.ReadAsStringAsync());
-        Assert.Equal(HttpStatusCode.NotImplemented, tags.StatusCode);
-        Assert.Contains("no tag index", await tags.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, tags.StatusCode);
         Assert.Equal(2, (await readOnly.GetFromJsonAsync<JsonElement>(messages)).GetProperty("total").GetInt32());
+    }
+
+    [Fact]
+    public async Task Tags_change_only_with_a_read_write_token_of_their_environment_and_never_touch_another_environments_messages()
+    {
+        var tenancy = Host.Services.GetRequiredService<TenancyAdministration>();
+        var otherEnvironment = await tenancy.CreateEnvironmentAsync(World.ProjectId, "dev", EnvironmentKind.Development);
+        using var readWrite = Basic(Host, await EnvironmentTokenAsync(ApiTokenScope.ReadWrite));
+        using var readOnly = Basic(Host, await EnvironmentTokenAsync(ApiTokenScope.Read));
+        using var otherEnvironmentToken = Basic(Host, await EnvironmentTokenAsync(ApiTokenScope.ReadWrite, otherEnvironment.Id));
+        var api = $"/mailpit/{World.EnvironmentId}/api/v1";
+        var otherApi = $"/mailpit/{otherEnvironment.Id}/api/v1";
+        async Task<string> SendAsync(HttpClient client, string path, string subject) =>
+            (await (await client.PostAsJsonAsync($"{path}/send", new { From = new { Email = "app@shop.example" }, To = new[] { new { Email = "qa@client.example" } }, Subject = subject, Tags = new[] { "shared" } }))
+                .Content.ReadFromJsonAsync<JsonElement>()).GetProperty("ID").GetString()!;
+        var mine = await SendAsync(readWrite, api, "Mine");
+        var theirs = await SendAsync(otherEnvironmentToken, otherApi, "Theirs");
+        async Task<string[]> TagsAsync(HttpClient client, string path, string id) =>
+            [.. (await client.GetFromJsonAsync<JsonElement>($"{path}/message/{id}")).GetProperty("Tags").EnumerateArray().Select(t => t.GetString()!)];
+
+        var readOnlyList = await readOnly.GetFromJsonAsync<string[]>($"{api}/tags");
+        var readOnlySet = await readOnly.PutAsJsonAsync($"{api}/tags", new { IDs = new[] { mine }, Tags = new[] { "x" } });
+        var readOnlyRename = await readOnly.PutAsJsonAsync($"{api}/tags/shared", new { Name = "x" });
+        var readOnlyDelete = await readOnly.DeleteAsync($"{api}/tags/shared");
+        var elsewhereSet = await otherEnvironmentToken.PutAsJsonAsync($"{api}/tags", new { IDs = new[] { mine }, Tags = new[] { "x" } });
+        var elsewhereDelete = await otherEnvironmentToken.DeleteAsync($"{api}/tags/shared");
+        var noIds = await readWrite.PutAsJsonAsync($"{api}/tags", new { Tags = new[] { "x" } });
+        var emptyName = await readWrite.PutAsJsonAsync($"{api}/tags/shared", new { Name = "!!" });
+        // Another environment's message id in the list is ignored, as if it did not exist.
+        var set = await readWrite.PutAsJsonAsync($"{api}/tags", new { IDs = new[] { mine, theirs }, Tags = new[] { "mine" } });
+        var tagsAfterSet = await TagsAsync(readWrite, api, mine);
+        var theirsAfterSet = await TagsAsync(otherEnvironmentToken, otherApi, theirs);
+        await SendAsync(readWrite, api, "Mine again");
+        var delete = await readWrite.DeleteAsync($"{api}/tags/shared");
+        var rename = await readWrite.PutAsJsonAsync($"{api}/tags/mine", new { Name = "renamed" });
+
+        Assert.Equal(["shared"], readOnlyList!);
+        Assert.Equal(HttpStatusCode.Forbidden, readOnlySet.StatusCode);
+        Assert.Contains("read-only", await readOnlySet.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, readOnlyRename.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, readOnlyDelete.StatusCode);
+        Assert.Equal(HttpStatusCode.Forbidden, elsewhereSet.StatusCode);
+        Assert.Contains("another environment", await elsewhereSet.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.Forbidden, elsewhereDelete.StatusCode);
+        Assert.Equal(HttpStatusCode.BadRequest, noIds.StatusCode);
+        Assert.Contains("IDs", await noIds.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.BadRequest, emptyName.StatusCode);
+        Assert.Contains("new name", await emptyName.Content.ReadAsStringAsync());
+        Assert.Equal(HttpStatusCode.OK, set.StatusCode);
+        Assert.Equal(["mine"], tagsAfterSet);
+        Assert.Equal(["shared"], theirsAfterSet);
+        Assert.Equal(HttpStatusCode.OK, delete.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, rename.StatusCode);
+        Assert.Equal(["renamed"], (await readWrite.GetFromJsonAsync<string[]>($"{api}/tags"))!);
+        Assert.Equal(2, (await readWrite.GetFromJsonAsync<JsonElement>($"{api}/messages")).GetProperty("total").GetInt32());
+        Assert.Equal(["shared"], (await otherEnvironmentToken.GetFromJsonAsync<string[]>($"{otherApi}/tags"))!);
+        Assert.Equal(["shared"], await TagsAsync(otherEnvironmentToken, otherApi, theirs));
     }
 
     [Fact]

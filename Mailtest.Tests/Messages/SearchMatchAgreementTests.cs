@@ -18,6 +18,7 @@ public sealed class SearchMatchAgreementTests
         "invoice", "INVOICE", "\"order 42\"", "from:shop", "from:odoo@shop.example", "to:bob", "to:carol", "subject:welcome",
         "-subject:welcome", "is:unread", "is:read", "has:attachment", "-has:attachment", "after:2000-01-01", "before:2000-01-01",
         "parcel-7q4z", "from:shop -to:bob", "is:starred", "100%", "a_b",
+        "tag:orders", "tag:ORDERS", "-tag:orders", "tag:\"two words\"", "tag:order", "tag:seed -tag:orders", "tag:seed tag:orders", "tag:!!",
     ];
 
     [Theory]
@@ -27,8 +28,8 @@ public sealed class SearchMatchAgreementTests
         var ct = TestContext.Current.CancellationToken;
         await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
         var environment = await core.CreateEnvironmentAsync();
-        await core.IngestAsync(environment, SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
-        await core.IngestAsync(environment, SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
+        await core.IngestAsync(environment, "X-Tags: Orders, two  words\r\n" + SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
+        await core.IngestAsync(environment, "X-Tags: seed\r\n" + SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
         await core.IngestAsync(environment, SampleMail.WithAttachments("Invoice INV/42"), "odoo@shop.example", "bob@example.com", "carol@example.com");
         await core.IngestAsync(environment, SampleMail.Plain("Discount 100% a_b", "Save now", from: "News <news@other.example>"), "news@other.example", "dave@example.com");
         var store = core.Get<IMessageStore>();
@@ -41,7 +42,7 @@ public sealed class SearchMatchAgreementTests
         await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync(ct);
         var candidates = await (from m in db.Messages.Where(m => m.EnvironmentId == environment.Id)
                                 join e in db.MessageSearchEntries on m.Id equals e.MessageId
-                                select new { m.Id, Candidate = new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e.Text) })
+                                select new { m.Id, Candidate = new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e.Text, m.Tags) })
             .ToListAsync(ct);
         var parsed = SearchQuery.Parse(query);
         var inMemory = candidates.Where(c => parsed.Matches(c.Candidate)).Select(c => c.Id).Order().ToList();

@@ -33,6 +33,14 @@ public sealed class SearchQueryTests
         Assert.Equal(new TextTerm(field, value), Assert.Single(SearchQuery.Parse(input).Terms));
     }
 
+    [Fact]
+    public void Tag_takes_one_whole_tag_cleaned_as_Mailpit_cleans_tags_and_nothing_left_is_text()
+    {
+        Assert.Equal<SearchTerm>(
+            [new TagTerm("orders"), new TagTerm("password reset", Negated: true), new TagTerm("qa"), new TextTerm(SearchField.Anywhere, "tag:!!")],
+            SearchQuery.Parse("TAG:orders -tag:\"password   reset\" tag:q/a tag:!!").Terms);
+    }
+
     [Theory]
     [InlineData("is:unread", SearchFlag.Unread)]
     [InlineData("is:read", SearchFlag.Read)]

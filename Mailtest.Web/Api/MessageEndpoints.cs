@@ -41,7 +41,7 @@ internal static class MessageEndpoints
         var messages = api.MapGroup("/environments/{id:guid}/messages").WithTags("Messages");
 
         messages.MapGet("", ListAsync).WithSummary("List or search messages, newest first")
-            .WithDescription("`query` uses the inbox's search syntax (`from:`, `to:`, `subject:`, `is:unread`, `has:attachment`, `before:`/`after:`, `-` negation, quoted phrases). Pass `nextCursor` back as `cursor` for the next page.");
+            .WithDescription("`query` uses the inbox's search syntax (`from:`, `to:`, `subject:`, `tag:`, `is:unread`, `has:attachment`, `before:`/`after:`, `-` negation, quoted phrases). Pass `nextCursor` back as `cursor` for the next page.");
         messages.MapGet("/{message}", DetailAsync).WithSummary("One message: summary, envelope, headers, text, the HTML as sent, attachments");
         messages.MapGet("/{message}/raw", RawAsync).WithSummary("The original .eml").Produces(200, contentType: "message/rfc822");
         messages.MapGet("/{message}/headers", HeadersAsync).WithSummary("Every header, in order");

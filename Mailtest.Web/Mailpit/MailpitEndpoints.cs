@@ -54,12 +54,15 @@ internal static class MailpitEndpoints
         api.MapPost("/message/{id}/release", Unsupported(StatusCodes.Status403Forbidden,
             "Mailtest never sends captured mail on to real recipients (Mailpit's release): keeping mail from reaching people is what it is for."));
         api.MapPost("/send", SendAsync);
-        var noTags = Unsupported(StatusCodes.Status501NotImplemented,
-            "Mailtest keeps no tag index yet, so tags cannot be listed, set, renamed or deleted; a message's X-Tags header shows in its Tags.");
-        api.MapGet("/tags", noTags);
-        api.MapPut("/tags", noTags);
-        api.MapPut("/tags/{tag}", noTags);
-        api.MapDelete("/tags/{tag}", noTags);
+        api.MapGet("/tags", async (Guid environmentId, HttpContext http, EnvironmentMailbox mailbox) =>
+            Json((await mailbox.ListTagsAsync(Caller(http), environmentId, http.RequestAborted)).Select(t => t.Name)));
+        api.MapPut("/tags", SetTagsAsync);
+        api.MapPut("/tags/{tag}", RenameTagAsync);
+        api.MapDelete("/tags/{tag}", async (Guid environmentId, string tag, HttpContext http, EnvironmentMailbox mailbox) =>
+        {
+            await mailbox.DeleteTagAsync(Caller(http), environmentId, tag, http.RequestAborted);
+            return Text(Ok);
+        });
         api.MapGet("/chaos", async (Guid environmentId, HttpContext http, SmtpFaultInjection faults) =>
             Json(Chaos(await faults.GetAsync(Caller(http), environmentId, http.RequestAborted))));
         api.MapPut("/chaos", SetChaosAsync);
@@ -72,7 +75,8 @@ internal static class MailpitEndpoints
     {
         var page = await mailbox.ListAsync(Caller(http), environmentId, null, null, 1, http.RequestAborted);
         var version = typeof(MailpitEndpoints).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-        return Json(new MailpitInfo($"mailtest-{version}", "", "", 0, page.Total, page.Unread, new Dictionary<string, int>(),
+        var tags = await mailbox.ListTagsAsync(Caller(http), environmentId, http.RequestAborted);
+        return Json(new MailpitInfo($"mailtest-{version}", "", "", 0, page.Total, page.Unread, tags.ToDictionary(t => t.Name, t => t.Messages),
             new MailpitRuntimeStats((long)(DateTime.UtcNow - Started).TotalSeconds, 0, 0, 0, 0, 0)));
     }
 
@@ -103,13 +107,31 @@ internal static class MailpitEndpoints
         // Unread among the matches: the same search narrowed by is:unread (the search terms are and-ed).
         var unreadMatches = search is null ? page.Unread
             : (await mailbox.ListAsync(caller, environmentId, search + " is:unread", null, 1, http.RequestAborted)).Matching;
-        return Json(new MailpitMessagesSummary(page.Total, page.Unread, page.Items.Count, page.Matching, unreadMatches, offset, [],
+        var tags = await mailbox.ListTagsAsync(caller, environmentId, http.RequestAborted);
+        return Json(new MailpitMessagesSummary(page.Total, page.Unread, page.Items.Count, page.Matching, unreadMatches, offset, [.. tags.Select(t => t.Name)],
             [.. page.Items.Select(ListItem)]));
     }
 
     private static MailpitListItem ListItem(MessageListItem m) => new(
         m.Id.ToString(), "", m.IsRead, Addresses(m.From).FirstOrDefault(), Addresses(m.To), [], [], [], m.Subject ?? "", m.ReceivedUtc, "",
-        [], m.Size, m.AttachmentCount, "");
+        m.Tags, m.Size, m.AttachmentCount, "");
+
+    /// <summary>Mailpit's PUT /api/v1/tags: the listed messages' tags become exactly <c>Tags</c> (none: no tags).</summary>
+    private static async Task<IResult> SetTagsAsync(Guid environmentId, HttpContext http, EnvironmentMailbox mailbox)
+    {
+        var request = await BodyAsync<MailpitSetTagsRequest>(http);
+        if (request?.IDs is not { Count: > 0 } ids)
+            throw new TenancyException("Name the messages to tag: {\"IDs\": [\"...\"], \"Tags\": [\"tag\"]}.");
+        await mailbox.SetTagsAsync(Caller(http), environmentId, [.. ids.Select(MessageId)], request.Tags ?? [], http.RequestAborted);
+        return Text(Ok);
+    }
+
+    private static async Task<IResult> RenameTagAsync(Guid environmentId, string tag, HttpContext http, EnvironmentMailbox mailbox)
+    {
+        var request = await BodyAsync<MailpitRenameTagRequest>(http);
+        await mailbox.RenameTagAsync(Caller(http), environmentId, tag, request?.Name ?? "", http.RequestAborted);
+        return Text(Ok);
+    }
 
     private static async Task<IResult> SetReadAsync(Guid environmentId, HttpContext http, EnvironmentMailbox mailbox)
     {
@@ -150,7 +172,7 @@ internal static class MailpitEndpoints
             summary.Id.ToString(), summary.MessageIdHeader ?? "", Addresses(summary.From).FirstOrDefault(), to, cc, bcc, Addresses(summary.ReplyTo),
             summary.EnvelopeFrom, summary.Subject ?? "",
             new MailpitListUnsubscribe(Header(opened, "List-Unsubscribe") ?? "", [], "", Header(opened, "List-Unsubscribe-Post") ?? ""),
-            date, Tags(opened), "", opened.TextAsSent ?? "", opened.HtmlAsSent ?? "", summary.Size,
+            date, MessageTags.Split(summary.Tags), "", opened.TextAsSent ?? "", opened.HtmlAsSent ?? "", summary.Size,
             [.. parts.Where(p => p.IsInline).Select(p => p.Attachment)], [.. parts.Where(p => !p.IsInline).Select(p => p.Attachment)]));
     }
 
@@ -164,12 +186,6 @@ internal static class MailpitEndpoints
 
     private static string? Header(OpenedMessage opened, string name) =>
         opened.Headers.FirstOrDefault(h => h.Name.Equals(name, StringComparison.OrdinalIgnoreCase))?.Value;
-
-    /// <summary>Mailpit reads tags from the X-Tags header (comma-separated); Mailtest shows them on the message and keeps no tag index.</summary>
-    private static IReadOnlyList<string> Tags(OpenedMessage opened) =>
-        [.. opened.Headers.Where(h => h.Name.Equals("X-Tags", StringComparison.OrdinalIgnoreCase))
-            .SelectMany(h => h.Value.Split(',', StringSplitOptions.TrimEntries | StringSplitOptions.RemoveEmptyEntries))
-            .Distinct(StringComparer.OrdinalIgnoreCase).Order(StringComparer.OrdinalIgnoreCase)];
 
     private static async Task<IResult> HeadersAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {

@@ -56,6 +56,8 @@ public sealed record MailpitChaosTriggers(MailpitChaosTrigger? Authentication, M
 
 // Requests.
 public sealed record MailpitIdsRequest(IReadOnlyList<string>? IDs);
+public sealed record MailpitSetTagsRequest(IReadOnlyList<string>? IDs, IReadOnlyList<string>? Tags);
+public sealed record MailpitRenameTagRequest(string? Name);
 public sealed record MailpitReadRequest(IReadOnlyList<string>? IDs, bool? Read, string? Search);
 public sealed record MailpitSendAddress(string? Email, string? Name);
 public sealed record MailpitSendAttachment(string? Content, string? Filename, string? ContentType, string? ContentID);

@@ -8,6 +8,9 @@ namespace Mailtest.Core.Messages.Mailbox;
 /// <param name="Total">Messages in the environment.</param>
 /// <param name="Unread">Unread messages in the environment.</param>
 /// <param name="Matching">Messages matching the search (equals <paramref name="Total"/> without one).</param>
+/// <summary>A tag in use in the environment and how many messages carry it.</summary>
+public sealed record EnvironmentTag(string Name, int Messages);
+
 public sealed record MailboxPage(IReadOnlyList<MessageListItem> Items, MessageCursor? Next, int Total, int Unread, int Matching);
 
 /// <summary>
@@ -16,7 +19,7 @@ public sealed record MailboxPage(IReadOnlyList<MessageListItem> Items, MessageCu
 /// first (the caller's current permissions, an environment token's scope), then reads or changes
 /// only that environment's messages, so another environment's or organization's message looks absent.
 /// </summary>
-public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, MessagePreviews previews, MessageDeletion deletion, IDbContextFactory<MailtestDbContext> dbFactory)
+public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, MessagePreviews previews, MessageDeletion deletion, IDbContextFactory<MailtestDbContext> dbFactory, MessageEvents events)
 {
     public const int DefaultPageSize = 50;
 
@@ -99,6 +102,79 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
             after = page.Next;
         } while (after is not null);
         return matched;
+    }
+
+    /// <summary>The tags the environment's messages carry (see <see cref="MessageTags"/>), sorted, with how many messages carry each.</summary>
+    public async Task<IReadOnlyList<EnvironmentTag>> ListTagsAsync(Caller caller, Guid environmentId, CancellationToken cancellationToken = default)
+    {
+        await access.RequireMailAsync(caller, environmentId, MailAccess.Read, cancellationToken);
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        // Messages share few tag sets: group by the stored set, then count each tag of it.
+        var sets = await db.Messages.Where(m => m.EnvironmentId == environmentId && m.Tags != null)
+            .GroupBy(m => m.Tags).Select(g => new { Tags = g.Key, Messages = g.Count() }).ToListAsync(cancellationToken);
+        return [.. sets.SelectMany(set => MessageTags.Split(set.Tags).Select(tag => (Tag: tag, set.Messages)))
+            .GroupBy(t => t.Tag, StringComparer.OrdinalIgnoreCase)
+            .Select(g => new EnvironmentTag(g.First().Tag, g.Sum(t => t.Messages)))
+            .OrderBy(t => t.Name, StringComparer.OrdinalIgnoreCase)];
+    }
+
+    /// <summary>
+    /// Replaces the tags of the given messages with <paramref name="tags"/> (cleaned; none removes them
+    /// all), as Mailpit's PUT /api/v1/tags does; ids of other environments are ignored. Returns how many were found.
+    /// </summary>
+    public async Task<int> SetTagsAsync(Caller caller, Guid environmentId, IReadOnlyCollection<Guid> messageIds, IEnumerable<string> tags, CancellationToken cancellationToken = default)
+    {
+        await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
+        var stored = MessageTags.Join(MessageTags.Normalize(tags));
+        var ids = messageIds.Distinct().ToList();
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var found = await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id))
+            .ExecuteUpdateAsync(s => s.SetProperty(m => m.Tags, stored), cancellationToken);
+        if (found > 0) await PublishTagsChangedAsync(db, environmentId, cancellationToken);
+        return found;
+    }
+
+    /// <summary>Renames <paramref name="tag"/> on every message of the environment that has it (merging into <paramref name="newName"/> where both are set).</summary>
+    public async Task<int> RenameTagAsync(Caller caller, Guid environmentId, string tag, string newName, CancellationToken cancellationToken = default)
+    {
+        await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
+        tag = MessageTags.Clean(tag);
+        var renamed = MessageTags.Clean(newName);
+        if (renamed.Length == 0)
+            throw new TenancyException("Give the tag a new name of letters, digits, spaces, '-', '_' or '.': {\"Name\": \"new name\"}.");
+        var changed = await RewriteTagAsync(environmentId, tag, tags => tags.Select(t => t.Equals(tag, StringComparison.OrdinalIgnoreCase) ? renamed : t), cancellationToken);
+        return changed > 0 ? changed : throw new NotFoundException($"No message of this environment has the tag \"{tag}\".");
+    }
+
+    /// <summary>Removes <paramref name="tag"/> from every message of the environment (the messages stay); returns how many had it.</summary>
+    public async Task<int> DeleteTagAsync(Caller caller, Guid environmentId, string tag, CancellationToken cancellationToken = default)
+    {
+        await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
+        tag = MessageTags.Clean(tag);
+        return await RewriteTagAsync(environmentId, tag, tags => tags.Where(t => !t.Equals(tag, StringComparison.OrdinalIgnoreCase)), cancellationToken);
+    }
+
+    /// <summary>Rewrites the tags of the messages that have <paramref name="tag"/> (cleaned), one UPDATE per resulting tag set.</summary>
+    private async Task<int> RewriteTagAsync(Guid environmentId, string tag, Func<IEnumerable<string>, IEnumerable<string>> rewrite, CancellationToken cancellationToken)
+    {
+        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
+        var tagged = await db.Messages.Where(m => m.EnvironmentId == environmentId).Where(MessageSearchFilter.HasTag(tag, db.IsSqlite))
+            .Select(m => new { m.Id, m.Tags }).ToListAsync(cancellationToken);
+        foreach (var set in tagged.GroupBy(m => MessageTags.Join(MessageTags.Normalize(rewrite(MessageTags.Split(m.Tags))))))
+        {
+            var ids = set.Select(m => m.Id).ToList();
+            await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id))
+                .ExecuteUpdateAsync(s => s.SetProperty(m => m.Tags, set.Key), cancellationToken);
+        }
+        if (tagged.Count > 0) await PublishTagsChangedAsync(db, environmentId, cancellationToken);
+        return tagged.Count;
+    }
+
+    /// <summary>Open lists read again what they show (a list showing tag: search must drop or gain rows).</summary>
+    private async Task PublishTagsChangedAsync(MailtestDbContext db, Guid environmentId, CancellationToken cancellationToken)
+    {
+        var organizationId = await db.Messages.Where(m => m.EnvironmentId == environmentId).Select(m => m.OrganizationId).FirstOrDefaultAsync(cancellationToken);
+        if (organizationId != Guid.Empty) events.Publish(new MessagesChanged(organizationId, environmentId));
     }
 
     private const int BatchSize = 200;

@@ -108,7 +108,7 @@ public sealed class MailboxEvents : IDisposable
                 await using (var db = await _dbFactory.CreateDbContextAsync())
                 {
                     var summary = await db.Messages.AsNoTracking().Where(m => m.Id == captured.MessageId)
-                        .Select(m => new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size))
+                        .Select(m => new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size, m.Tags))
                         .SingleOrDefaultAsync();
                     return new MailboxEvent(0, "captured", captured.EnvironmentId, now, captured.MessageId, summary, summary?.IsRead);
                 }

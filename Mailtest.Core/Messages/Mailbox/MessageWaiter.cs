@@ -129,15 +129,15 @@ public sealed class MessageWaiter : IDisposable
     private sealed record Found(MessageListItem Item, SearchCandidate Candidate);
 
     private static readonly System.Linq.Expressions.Expression<Func<CapturedMessage, MessageListItem>> ToItem = m =>
-        new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size);
+        new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size, m.Tags);
 
     private static IQueryable<Found> Candidates(MailtestDbContext db, IQueryable<CapturedMessage> messages) =>
         from m in messages.AsNoTracking()
         join e in db.MessageSearchEntries on m.Id equals e.MessageId into entries
         from e in entries.DefaultIfEmpty()
         select new Found(
-            new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size),
-            new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e == null ? "" : e.Text));
+            new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size, m.Tags),
+            new SearchCandidate(m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Cc, m.Subject, m.IsRead, m.AttachmentCount, m.ReceivedUtc, e == null ? "" : e.Text, m.Tags));
 
     private void Register(PendingWait pending)
     {

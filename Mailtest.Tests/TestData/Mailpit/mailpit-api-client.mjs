@@ -139,11 +139,35 @@ try {
   assert.equal((await mailpit.getInfo()).Unread, 3);
   step("setReadStatus");
 
-  await rejects(mailpit.getTags(), 501, "tags");
-  await rejects(mailpit.setTags({ IDs: [reset.ID], Tags: ["x"] }), 501, "tags");
-  await rejects(mailpit.renameTag("seed", "seeded"), 501, "tags");
-  await rejects(mailpit.deleteTag("seed"), 501, "tags");
-  step("getTags, setTags, renameTag, deleteTag (not supported; a message's X-Tags show in its Tags)");
+  // Tags: sendMessage's Tags arrived as X-Tags and were stored; lists show them.
+  const welcome = list.messages[1];
+  assert.deepEqual(await mailpit.getTags(), ["orders", "seed"]);
+  const listed = await mailpit.listMessages();
+  assert.deepEqual(listed.messages.find((m) => m.ID === sent.ID).Tags, ["orders", "seed"]);
+  assert.deepEqual(listed.messages.find((m) => m.ID === reset.ID).Tags, []);
+  assert.deepEqual(listed.tags, ["orders", "seed"]);
+  // setTags replaces; Mailpit's rules: trimmed, distinct ignoring case, other characters dropped, sorted.
+  assert.equal(await mailpit.setTags({ IDs: [reset.ID, welcome.ID], Tags: [" Password reset ", "urgent", "URGENT", "q/a!"] }), "ok");
+  assert.deepEqual((await mailpit.getMessageSummary(reset.ID)).Tags, ["Password reset", "qa", "urgent"]);
+  assert.deepEqual(await mailpit.getTags(), ["orders", "Password reset", "qa", "seed", "urgent"]);
+  assert.equal((await mailpit.searchMessages({ query: "tag:urgent" })).messages_count, 2);
+  assert.equal((await mailpit.searchMessages({ query: "tag:\"password reset\"" })).messages_count, 2);
+  assert.equal((await mailpit.searchMessages({ query: "tag:urg" })).messages_count, 0); // a whole tag, not a part of one
+  assert.deepEqual((await mailpit.searchMessages({ query: "-tag:urgent" })).messages.map((m) => m.ID), [sent.ID]);
+  // renameTag into an existing tag merges the two.
+  assert.equal(await mailpit.renameTag("urgent", "seed"), "ok");
+  assert.deepEqual((await mailpit.getMessageSummary(welcome.ID)).Tags, ["Password reset", "qa", "seed"]);
+  assert.deepEqual(await mailpit.getTags(), ["orders", "Password reset", "qa", "seed"]);
+  assert.equal((await mailpit.searchMessages({ query: "tag:seed" })).messages_count, 3);
+  await rejects(mailpit.renameTag("no such tag", "x"), 404, "no such tag");
+  // deleteTag removes the tag, never the messages.
+  assert.equal(await mailpit.deleteTag("seed"), "ok");
+  assert.deepEqual(await mailpit.getTags(), ["orders", "Password reset", "qa"]);
+  assert.equal((await mailpit.listMessages()).total, 3);
+  assert.equal(await mailpit.setTags({ IDs: [welcome.ID] }), "ok"); // no Tags: none left
+  assert.deepEqual((await mailpit.getMessageSummary(welcome.ID)).Tags, []);
+  assert.deepEqual((await mailpit.getInfo()).Tags, { orders: 1, "Password reset": 1, qa: 1 });
+  step("getTags, setTags, renameTag, deleteTag");
 
   const chaos = await mailpit.getChaosTriggers();
   assert.deepEqual(chaos.Recipient, { ErrorCode: 451, Probability: 0 });

@@ -245,6 +245,9 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.Property<string>("Subject")
                         .HasColumnType("text");
 
+                    b.Property<string>("Tags")
+                        .HasColumnType("text");
+
                     b.Property<string>("To")
                         .HasColumnType("text");
 

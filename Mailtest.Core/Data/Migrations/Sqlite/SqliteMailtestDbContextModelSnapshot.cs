@@ -238,6 +238,9 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.Property<string>("Subject")
                         .HasColumnType("TEXT");
 
+                    b.Property<string>("Tags")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("To")
                         .HasColumnType("TEXT");
 
