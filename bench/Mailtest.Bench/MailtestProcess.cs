@@ -37,12 +37,12 @@ public sealed class MailtestProcess : IAsyncDisposable
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dataDirectory);
-        var smtpPort = FreePort();
+        var smtpPort = Ingest.ComparedServer.FreePort();
         var environment = new Dictionary<string, string>
         {
             ["Mailtest__Data__Directory"] = dataDirectory,
             ["Mailtest__Web__Address"] = "127.0.0.1",
-            ["Mailtest__Web__Port"] = FreePort().ToString(),
+            ["Mailtest__Web__Port"] = Ingest.ComparedServer.FreePort().ToString(),
             ["Mailtest__Smtp__Address"] = "127.0.0.1",
             ["Mailtest__Smtp__Port"] = smtpPort.ToString(),
             ["Mailtest__Smtp__MaxConnectionsPerIp"] = "1000",
@@ -151,13 +151,6 @@ public sealed class MailtestProcess : IAsyncDisposable
 
     private static long ParseKilobytes(string line) =>
         long.Parse(line.Split(':', StringSplitOptions.TrimEntries)[1].Split(' ')[0]) * 1024;
-
-    private static int FreePort()
-    {
-        using var listener = new TcpListener(IPAddress.Loopback, 0);
-        listener.Start();
-        return ((IPEndPoint)listener.LocalEndpoint).Port;
-    }
 
     public async ValueTask DisposeAsync()
     {

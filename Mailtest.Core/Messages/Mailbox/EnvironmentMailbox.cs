@@ -59,7 +59,7 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
     public async Task<OpenedMessage> OpenAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)
     {
         var summary = await GetAsync(caller, environmentId, message, search, cancellationToken);
-        return await previews.OpenAsync(summary.Id, [environmentId], cancellationToken) ?? throw NoSuchMessage();
+        return await previews.OpenAsync(summary, cancellationToken) ?? throw NoSuchMessage(); // the summary GetAsync just read: no second query
     }
 
     public async Task DeleteAsync(Caller caller, Guid environmentId, MessageRef message, string? search = null, CancellationToken cancellationToken = default)

@@ -32,6 +32,12 @@ public sealed class MessagePreviews(IMessageStore store, MessagePreviewRenderer 
     public async Task<OpenedMessage?> OpenAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default)
     {
         if (environmentIds.Count == 0 || await store.GetAsync(messageId, environmentIds, cancellationToken) is not { } summary) return null;
+        return await OpenAsync(summary, cancellationToken);
+    }
+
+    /// <summary>The message behind a summary the caller has just read with its own access check; null when it was deleted meanwhile.</summary>
+    public async Task<OpenedMessage?> OpenAsync(CapturedMessage summary, CancellationToken cancellationToken = default)
+    {
         var parsed = await ParsedAsync(summary).WaitAsync(cancellationToken);
         return parsed is null ? null : new OpenedMessage(summary, parsed, renderer);
     }
