@@ -43,14 +43,18 @@ public sealed record SmtpLoginResult(bool Succeeded, SmtpReply? Refusal, SmtpMai
 /// <summary>An opaque handle for the authenticated sender (Core puts its organization and environment ids here).</summary>
 public sealed record SmtpMailbox(string Username, Guid OrganizationId, Guid EnvironmentId);
 
-/// <summary>A finished DATA: the envelope and the spooled message file (deleted by the engine afterwards).</summary>
+/// <summary>A finished DATA: the envelope and the spooled message (in memory or a file; released by the engine
+/// once <see cref="ISmtpBackend.DeliverAsync"/> returns).</summary>
 public sealed record SmtpTransaction(
     SmtpMailbox Mailbox,
     string EnvelopeFrom,
     IReadOnlyList<string> EnvelopeTo,
-    string SpoolPath,
-    long Size,
-    SmtpPeer Peer);
+    SpooledMessage Message,
+    SmtpPeer Peer)
+{
+    /// <summary>Bytes of the message after dot-unstuffing and CRLF normalisation (RFC 1870's measure).</summary>
+    public long Size => Message.Length;
+}
 
 /// <summary>Answers the product's side of an SMTP session. Implemented by Mailtest.Core; one per connection scope.</summary>
 public interface ISmtpBackend

@@ -49,8 +49,13 @@ public sealed class SmtpOptions
     public TimeSpan AuthFailureWindow { get; set; } = TimeSpan.FromMinutes(5);
     public TimeSpan BanDuration { get; set; } = TimeSpan.FromMinutes(15);
 
-    /// <summary>Where DATA is spooled while it arrives; defaults to <c>{data}/spool</c>.</summary>
+    /// <summary>Where DATA is spooled while it arrives, for messages not held in memory; defaults to <c>{data}/spool</c>.</summary>
     public string? SpoolDirectory { get; set; }
+
+    /// <summary>Memory all sessions together may hold for messages while they arrive and are stored (each up to
+    /// <see cref="SpooledMessage.InMemoryLimitBytes"/>); past it, and for larger messages, DATA goes to a spool file.
+    /// 0 spools every message to a file.</summary>
+    public long SpoolMemoryBytes { get; set; } = 32L * 1024 * 1024;
 
     internal const string ValidationMessage =
         "Mailtest:Smtp is invalid: Address must be an IP address, ports 0-65535, MaxLineLength at least 512 (RFC 5321), " +
@@ -61,7 +66,7 @@ public sealed class SmtpOptions
         && o.Port is >= 0 and <= 65535
         && o.ImplicitTlsPort is null or (>= 0 and <= 65535)
         && o.MaxLineLength >= 512
-        && o.MaxMessageBytes > 0 && o.MaxRecipients > 0 && o.MaxConnectionsPerIp > 0 && o.MaxConnections > 0 && o.AuthFailuresBeforeBan > 0
+        && o.MaxMessageBytes > 0 && o.SpoolMemoryBytes >= 0 && o.MaxRecipients > 0 && o.MaxConnectionsPerIp > 0 && o.MaxConnections > 0 && o.AuthFailuresBeforeBan > 0
         && o.CommandTimeout > TimeSpan.Zero && o.DataTimeout > TimeSpan.Zero && o.SessionTimeout > TimeSpan.Zero
         && o.TlsHandshakeTimeout > TimeSpan.Zero && o.AuthFailureWindow > TimeSpan.Zero && o.BanDuration >= TimeSpan.Zero;
 }

@@ -103,7 +103,7 @@ public sealed class SmtpCaptureBackend(
     {
         var id = await ingest.IngestAsync(new IngestRequest(
             transaction.Mailbox.OrganizationId, transaction.Mailbox.EnvironmentId,
-            transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.SpoolPath), cancellationToken);
+            transaction.EnvelopeFrom, transaction.EnvelopeTo, transaction.Message), cancellationToken);
         await StartPurgeAtCapAsync(transaction.Mailbox, cancellationToken);
         return SmtpStandardReplies.Queued(id.ToString("N"));
     }

@@ -1,7 +1,9 @@
+using Mailtest.Smtp;
+
 namespace Mailtest.Core.Messages;
 
-/// <summary>A message as the SMTP session hands it over: who, for whom, and the spooled .eml.</summary>
-public sealed record IngestRequest(Guid OrganizationId, Guid EnvironmentId, string EnvelopeFrom, IReadOnlyList<string> EnvelopeTo, string SpoolPath);
+/// <summary>A message as the SMTP session hands it over: who, for whom, and the spooled .eml (in memory or a file).</summary>
+public sealed record IngestRequest(Guid OrganizationId, Guid EnvironmentId, string EnvelopeFrom, IReadOnlyList<string> EnvelopeTo, SpooledMessage Message);
 
 /// <summary>
 /// The way in for captured mail: reads the spooled .eml (summary, attachment index, body text for
@@ -19,8 +21,8 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
 
     private async Task<PreparedMessage> PrepareAsync(IngestRequest request, CancellationToken cancellationToken)
     {
-        var size = new FileInfo(request.SpoolPath).Length;
-        var mime = await MimeSummary.ReadAsync(request.SpoolPath, cancellationToken);
+        var size = request.Message.Length;
+        var mime = await MimeSummary.ReadAsync(request.Message, cancellationToken);
         var id = Guid.CreateVersion7();
         var envelopeTo = string.Join(", ", request.EnvelopeTo);
         var summary = new CapturedMessage
@@ -43,10 +45,7 @@ public sealed class MessageIngest(IngestWriter writer, RawMessageSeal seal, Time
                 ContentId = Clean(a.ContentId), IsInline = a.IsInline, Size = a.Size,
             })],
         };
-        // A large message is sealed next to the spool file, under a name that ends like it (so the spool's
-        // start-up sweep removes a crash's leftovers too); the writer copies it into the database and deletes it.
-        var sealedPath = Path.Combine(Path.GetDirectoryName(request.SpoolPath)!, "sealed-" + Path.GetFileName(request.SpoolPath));
-        var content = await seal.SealAsync(request.SpoolPath, sealedPath, id, cancellationToken);
+        var content = await seal.SealAsync(request.Message, id, cancellationToken);
         var searchText = string.Join('\n', new[] { mime.Subject, mime.From, request.EnvelopeFrom, mime.To, mime.Cc, envelopeTo, mime.BodyText }
             .Where(s => !string.IsNullOrEmpty(s)));
         return new PreparedMessage(summary, content, Clean(searchText)!);

@@ -1,4 +1,5 @@
 using Mailtest.Core.Messages.Preview;
+using Mailtest.Smtp;
 using MimeKit;
 
 namespace Mailtest.Core.Messages;
@@ -20,13 +21,16 @@ public sealed record MimeSummary(
 
     public static readonly MimeSummary Unreadable = new(null, null, null, null, null, null, [], "", []);
 
-    public static async Task<MimeSummary> ReadAsync(string path, CancellationToken cancellationToken)
+    public static async Task<MimeSummary> ReadAsync(SpooledMessage spooled, CancellationToken cancellationToken)
     {
-        await using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
+        await using var stream = spooled.OpenRead();
         try
         {
-            // persistent: part contents stay references into the file instead of copies in memory.
-            var message = await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, cancellationToken);
+            // persistent: part contents stay references into the spooled bytes instead of copies in memory.
+            // A message held in memory is parsed without awaiting: there is nothing to wait for.
+            var message = spooled.FilePath is null
+                ? MimeMessage.Load(ParserOptions.Default, stream, persistent: true, cancellationToken)
+                : await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, cancellationToken);
             return FromMessage(message, cancellationToken);
         }
         catch (Exception unreadable) when (unreadable is not OperationCanceledException)

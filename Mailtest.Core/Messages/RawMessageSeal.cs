@@ -1,6 +1,7 @@
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Mailtest.Core.Security;
+using Mailtest.Smtp;
 
 namespace Mailtest.Core.Messages;
 
@@ -16,22 +17,28 @@ namespace Mailtest.Core.Messages;
 /// </summary>
 public sealed class RawMessageSeal(SecretBox box, ChunkedSecretBox chunks)
 {
-    /// <summary>Spooled messages up to this size are sealed in memory; larger ones into a file (memory stays bounded however many arrive at once).</summary>
-    public const long InMemoryLimitBytes = 256 * 1024;
+    /// <summary>Messages up to this size are sealed in memory, as the SMTP engine holds them in memory while they
+    /// arrive; larger ones into a file (memory stays bounded however many arrive at once).</summary>
+    public const long InMemoryLimitBytes = SpooledMessage.InMemoryLimitBytes;
 
     /// <summary>
-    /// Seals the spooled message at <paramref name="path"/>: in memory when it is small, otherwise into a
-    /// new file at <paramref name="sealedPath"/>.
+    /// Seals <paramref name="message"/>: in memory when it is small, otherwise into a new file next to the
+    /// spooled one, under a name that ends like it (so the spool's start-up sweep removes a crash's
+    /// leftovers too); the writer copies that file into the database and deletes it.
     /// </summary>
-    public async Task<SealedContent> SealAsync(string path, string sealedPath, Guid messageId, CancellationToken cancellationToken)
+    public async Task<SealedContent> SealAsync(SpooledMessage message, Guid messageId, CancellationToken cancellationToken)
     {
-        await using var source = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.Read, 64 * 1024, FileOptions.Asynchronous | FileOptions.SequentialScan);
-        if (source.Length <= InMemoryLimitBytes)
+        if (message.TryGetMemory(out var bytes))
+            return SealedContent.InMemory(Seal(bytes.Span, messageId)); // held in memory already (the engine does so only up to the limit)
+        await using var source = message.OpenRead();
+        if (message.Length <= InMemoryLimitBytes)
         {
-            using var sealedBytes = new MemoryStream(capacity: (int)source.Length / 2 + 256);
+            using var sealedBytes = new MemoryStream(capacity: (int)message.Length / 2 + 256);
             await SealAsync(source, sealedBytes, messageId, cancellationToken);
             return SealedContent.InMemory(sealedBytes.ToArray());
         }
+        var spooled = message.FilePath!;
+        var sealedPath = Path.Combine(Path.GetDirectoryName(spooled)!, "sealed-" + Path.GetFileName(spooled));
         var options = new FileStreamOptions
         {
             Mode = FileMode.CreateNew, Access = FileAccess.Write, BufferSize = 64 * 1024, Options = FileOptions.Asynchronous,
@@ -40,6 +47,16 @@ public sealed class RawMessageSeal(SecretBox box, ChunkedSecretBox chunks)
         await using var output = new FileStream(sealedPath, options);
         await SealAsync(source, output, messageId, cancellationToken);
         return SealedContent.InFile(sealedPath, output.Length);
+    }
+
+    /// <summary>A message already in memory, sealed without a stream to await: it is all there.</summary>
+    private byte[] Seal(ReadOnlySpan<byte> message, Guid messageId)
+    {
+        using var sealedBytes = new MemoryStream(capacity: message.Length / 2 + 256);
+        using (var sealing = chunks.CreateSealingStream(sealedBytes, messageId.ToByteArray(), leaveOpen: true))
+        using (var brotli = new BrotliStream(sealing, CompressionLevel.Fastest, leaveOpen: true))
+            brotli.Write(message);
+        return sealedBytes.ToArray();
     }
 
     private async Task SealAsync(Stream source, Stream output, Guid messageId, CancellationToken cancellationToken)

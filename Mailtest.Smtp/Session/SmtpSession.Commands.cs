@@ -17,7 +17,6 @@ internal sealed partial class SmtpSession
     private SmtpAddress? _reversePath;
     private bool _smtpUtf8;
     private readonly List<string> _recipients = [];
-    private string? _spoolPath;
 
     private long MessageLimit => _mailbox is null ? _options.MaxMessageBytes : _maxMessageBytes;
 
@@ -156,25 +155,12 @@ internal sealed partial class SmtpSession
 
     public async ValueTask<CommandResult> DataAsync()
     {
-        FileStream spool;
-        try
-        {
-            spool = _services.Spool.Create();
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            Reply(SpoolFailed(e));
-            return CommandResult.Refused;
-        }
         DataOutcome outcome;
-        await using (spool)
-        {
-            _spoolPath = spool.Name;
-            Reply(SmtpReplies.StartMailInput);
-            var receiver = new MessageDataReceiver(
-                () => _connection.ReadWithinAsync(_options.DataTimeout, SmtpReplies.DataTimeout), _connection.Pipe.Input, MessageLimit);
-            outcome = await receiver.ReceiveAsync(spool);
-        }
+        await using var spool = _services.Spool.Begin();
+        Reply(SmtpReplies.StartMailInput);
+        var receiver = new MessageDataReceiver(
+            () => _connection.ReadWithinAsync(_options.DataTimeout, SmtpReplies.DataTimeout), _connection.Pipe.Input, MessageLimit);
+        outcome = await receiver.ReceiveAsync(spool);
         if (outcome.ConnectionClosed)
             return CommandResult.Close;
         if (outcome.TooLarge)
@@ -183,8 +169,10 @@ internal sealed partial class SmtpSession
             Reply(SpoolFailed(failure));
         else
         {
-            _services.SpoolIncident.Succeeded();
-            Reply(await DeliverAsync(outcome.Size));
+            if (spool.Spilled)
+                _services.SpoolIncident.Succeeded(); // only a file written proves the spool disk works again
+            using var message = spool.Complete();
+            Reply(await DeliverAsync(message));
         }
         EndTransaction();
         return CommandResult.Succeeded; // the transaction is over either way
@@ -201,9 +189,9 @@ internal sealed partial class SmtpSession
     }
 
     /// <summary>Hands the spooled message to the backend, which answers only once it is durable.</summary>
-    private async ValueTask<SmtpReply> DeliverAsync(long size)
+    private async ValueTask<SmtpReply> DeliverAsync(SpooledMessage message)
     {
-        var transaction = new SmtpTransaction(_mailbox!, _reversePath!.Value.Value, [.. _recipients], _spoolPath!, size, Peer);
+        var transaction = new SmtpTransaction(_mailbox!, _reversePath!.Value.Value, [.. _recipients], message, Peer);
         try
         {
             // Not bound to the session's lifetime: a message being committed is finished, shutdown or not.
@@ -248,14 +236,5 @@ internal sealed partial class SmtpSession
         _reversePath = null;
         _smtpUtf8 = false;
         _recipients.Clear();
-        DeleteSpoolFile();
-    }
-
-    private void DeleteSpoolFile()
-    {
-        if (_spoolPath is null)
-            return;
-        MessageSpool.Delete(_spoolPath);
-        _spoolPath = null;
     }
 }

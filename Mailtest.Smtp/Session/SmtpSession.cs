@@ -175,9 +175,5 @@ internal sealed partial class SmtpSession : ISmtpCommandHandlers
         {
             _services.Logger.LogDebug(e, "SMTP connection from {Remote} ended abruptly", _remote);
         }
-        finally
-        {
-            DeleteSpoolFile();
-        }
     }
 }

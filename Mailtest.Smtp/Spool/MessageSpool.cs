@@ -4,8 +4,11 @@ using Microsoft.Extensions.Options;
 namespace Mailtest.Smtp.Spool;
 
 /// <summary>
-/// The directory DATA streams into (<see cref="SmtpOptions.SpoolDirectory"/>, default <c>{data}/spool</c>).
-/// Files are owner-only, live while one message arrives and is delivered, and are deleted afterwards.
+/// Where DATA goes while a message arrives and is delivered: memory for a small message (see
+/// <see cref="SpoolingStream"/>), within a budget shared by all sessions so memory stays bounded however
+/// many arrive at once, else a file in the spool directory (<see cref="SmtpOptions.SpoolDirectory"/>,
+/// default <c>{data}/spool</c>). Files are owner-only, live while one message arrives and is delivered,
+/// and are deleted afterwards.
 /// Leftovers of a crash were never acknowledged to a client, so they are removed at start — by the
 /// process that owns the spool only: the admin command line run next to a live server shares its
 /// data directory and must not remove the files the server's sessions are writing.
@@ -15,11 +18,16 @@ internal sealed class MessageSpool : IDisposable
     private const string Extension = ".eml.spool";
     private const string OwnerLockFile = ".owner";
 
+    /// <summary>Memory all sessions together may hold for messages arriving (<see cref="SmtpOptions.SpoolMemoryBytes"/>); past it, messages go to files.</summary>
+    private readonly long _memoryBudget;
+    private long _memoryHeld;
+
     /// <summary>Held open with no sharing (an advisory lock) while this process uses the spool; null when another process holds it.</summary>
     private readonly FileStream? _ownerLock;
 
     public MessageSpool(IOptions<SmtpOptions> options, SmtpDataDirectory dataDirectory, ILogger<MessageSpool> logger)
     {
+        _memoryBudget = options.Value.SpoolMemoryBytes;
         Directory = Path.GetFullPath(options.Value.SpoolDirectory is { Length: > 0 } configured ? configured : Path.Combine(dataDirectory.Path, "spool"));
         // Mail is private: the spool is the process owner's alone (0700), like its files (0600).
         if (OperatingSystem.IsWindows()) System.IO.Directory.CreateDirectory(Directory);
@@ -62,6 +70,22 @@ internal sealed class MessageSpool : IDisposable
     }
 
     public string Directory { get; }
+
+    /// <summary>Bytes of arriving messages held in memory right now, by all sessions.</summary>
+    public long MemoryHeld => Interlocked.Read(ref _memoryHeld);
+
+    /// <summary>Where the next message's DATA goes: memory first, a file once it outgrows it.</summary>
+    public SpoolingStream Begin() => new(this);
+
+    internal bool TryReserveMemory(int bytes)
+    {
+        if (Interlocked.Add(ref _memoryHeld, bytes) <= _memoryBudget)
+            return true;
+        Interlocked.Add(ref _memoryHeld, -bytes);
+        return false;
+    }
+
+    internal void ReleaseMemory(int bytes) => Interlocked.Add(ref _memoryHeld, -bytes);
 
     /// <summary>A new, empty spool file opened for writing.</summary>
     public FileStream Create()

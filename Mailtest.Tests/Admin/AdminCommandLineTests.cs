@@ -110,9 +110,8 @@ public sealed class AdminCommandLineTests : IAsyncLifetime
             var peer = new SmtpPeer(new IPEndPoint(IPAddress.Loopback, 1), "odoo", true);
             var login = await backend.AuthenticateAsync(username, password, peer, default);
             Assert.True(login.Succeeded, login.Refusal?.ToString());
-            var spool = Path.Combine(_dataDirectory, "incoming.eml");
-            await File.WriteAllBytesAsync(spool, eml);
-            Assert.Equal(250, (await backend.DeliverAsync(new SmtpTransaction(login.Mailbox!, "shop@acme.example", ["buyer@example.com"], spool, eml.Length, peer), default)).Code);
+            using var message = SpooledMessage.FromBytes(eml);
+            Assert.Equal(250, (await backend.DeliverAsync(new SmtpTransaction(login.Mailbox!, "shop@acme.example", ["buyer@example.com"], message, peer), default)).Code);
 
             await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
             // Issued through the lifecycle, as from the Mailtest tab: the same audit entry, by the command line.

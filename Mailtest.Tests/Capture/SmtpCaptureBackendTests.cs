@@ -62,13 +62,10 @@ public sealed class SmtpCaptureBackendTests(CaptureCore fixture) : IClassFixture
 
     private async Task<SmtpReply> DeliverAsync(SmtpMailbox mailbox, string eml, params string[] to)
     {
-        var spool = Path.Combine(_core.DataDirectory, $"{Guid.NewGuid():N}.eml");
-        await File.WriteAllTextAsync(spool, eml);
         await using var scope = _core.Services.CreateAsyncScope();
-        var reply = await scope.ServiceProvider.GetRequiredService<ISmtpBackend>()
-            .DeliverAsync(new SmtpTransaction(mailbox, "app@shop.example", to, spool, new FileInfo(spool).Length, Peer), default);
-        File.Delete(spool);
-        return reply;
+        using var message = SpooledMessage.FromBytes(Encoding.UTF8.GetBytes(eml));
+        return await scope.ServiceProvider.GetRequiredService<ISmtpBackend>()
+            .DeliverAsync(new SmtpTransaction(mailbox, "app@shop.example", to, message, Peer), default);
     }
 
     private async Task<(ProjectEnvironment Environment, IssuedCredential Credential)> EnabledAsync(Plan plan = Plan.Pro, string name = "staging")

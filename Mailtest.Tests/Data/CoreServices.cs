@@ -4,6 +4,7 @@ using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Retention;
 using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Extensions.Configuration;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,19 +82,22 @@ public sealed class CoreServices : IAsyncDisposable
         return environment;
     }
 
-    /// <summary>Spools <paramref name="eml"/> to a file and ingests it as the SMTP session would.</summary>
+    /// <summary>Ingests <paramref name="eml"/> as the SMTP session hands it over: in memory when small, else spooled to a file.</summary>
     public async Task<Guid> IngestAsync(ProjectEnvironment environment, string eml, string envelopeFrom = "sender@example.com", params string[] envelopeTo) =>
         await IngestAsync(environment, System.Text.Encoding.UTF8.GetBytes(eml), envelopeFrom, envelopeTo);
 
     public async Task<Guid> IngestAsync(ProjectEnvironment environment, byte[] eml, string envelopeFrom, string[] envelopeTo)
     {
+        var inMemory = eml.Length <= SpooledMessage.InMemoryLimitBytes;
         var spool = Path.Combine(DataDirectory, $"spool-{Guid.NewGuid():N}.eml");
-        await File.WriteAllBytesAsync(spool, eml);
+        if (!inMemory)
+            await File.WriteAllBytesAsync(spool, eml);
         try
         {
             return await Get<MessageIngest>().IngestAsync(new IngestRequest(
                 environment.Project!.OrganizationId, environment.Id, envelopeFrom,
-                envelopeTo.Length == 0 ? ["someone@example.com"] : envelopeTo, spool));
+                envelopeTo.Length == 0 ? ["someone@example.com"] : envelopeTo,
+                inMemory ? SpooledMessage.FromBytes(eml) : SpooledMessage.FromFile(spool)));
         }
         finally { File.Delete(spool); }
     }

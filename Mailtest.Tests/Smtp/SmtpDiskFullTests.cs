@@ -69,7 +69,8 @@ public sealed class SmtpDiskFullTests : IAsyncLifetime
         message.From.Add(MailboxAddress.Parse("sales@company.example"));
         message.To.Add(MailboxAddress.Parse("customer@client.example"));
         message.Subject = subject;
-        message.Body = new TextPart("plain") { Text = string.Concat(Enumerable.Repeat("A line of an invoice mail.\n", 8_000)) }; // ~200 KB
+        // ~430 KB: past what the spool holds in memory, so it needs the spool disk.
+        message.Body = new TextPart("plain") { Text = string.Concat(Enumerable.Repeat("A line of an invoice mail.\n", 16_000)) };
         return message;
     }
 

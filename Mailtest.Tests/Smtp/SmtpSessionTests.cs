@@ -41,7 +41,8 @@ public sealed class SmtpSessionTests : IAsyncLifetime
     {
         await using var client = await InTransactionAsync();
         Assert.StartsWith("354 ", await client.CommandAsync("DATA"));
-        await client.SendAsync("Subject: halves\r\n\r\nFirst half\r\n");
+        var firstHalf = "Subject: halves\r\n\r\n" + FillerLines(SpooledMessage.InMemoryLimitBytes + Mailtest.Smtp.Spool.MessageDataReceiver.ChunkBytes); // a chunk past memory: into a spool file
+        await client.SendAsync(firstHalf);
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while (Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool").Length == 0)
         {
@@ -53,8 +54,12 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         using (Spool(_server.DataDirectory)) { }
         await client.SendAsync("Second half\r\n.\r\n");
         Assert.Matches(@"^250 2\.0\.0 Ok: queued as <\d+>$", await client.ReadReplyAsync());
-        Assert.Equal("Subject: halves\r\n\r\nFirst half\r\nSecond half\r\n", _server.Backend.Delivered.Last().Text);
+        Assert.Equal(firstHalf + "Second half\r\n", _server.Backend.Delivered.Last().Text);
     }
+
+    /// <summary>Lines of 100 bytes (CRLF included), at least <paramref name="bytes"/> of them in all.</summary>
+    private static string FillerLines(int bytes) =>
+        string.Concat(Enumerable.Range(0, (bytes + 99) / 100).Select(i => $"{i:D8} " + new string('f', 89) + "\r\n"));
 
     [Fact]
     public void Leftovers_of_a_crash_are_removed_by_the_next_process_that_owns_the_spool()
@@ -109,7 +114,28 @@ public sealed class SmtpSessionTests : IAsyncLifetime
         Assert.Equal("Subject: hi\r\n\r\nBody line\r\n", delivered.Text);
         Assert.Equal(delivered.Content.Length, delivered.Transaction.Size);
         Assert.Equal("alice", delivered.Transaction.Mailbox.Username);
-        Assert.False(File.Exists(delivered.Transaction.SpoolPath)); // deleted once the backend answered
+        Assert.Null(Assert.Single(_server.Backend.SpoolFiles)); // a small message is held in memory: no spool file at all
+        Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
+    }
+
+    [Theory]
+    [InlineData(SpooledMessage.InMemoryLimitBytes - 100, false)] // the largest size held in memory (lines of 100 bytes)
+    [InlineData(SpooledMessage.InMemoryLimitBytes + 100, true)] // just past it: spilled to a file
+    [InlineData(3 * 1024 * 1024, true)] // far past it
+    public async Task A_message_is_delivered_byte_for_byte_from_memory_or_from_a_spool_file_removed_afterwards(int size, bool inFile)
+    {
+        await using var client = await InTransactionAsync();
+        var message = new StringBuilder("Subject: sized\r\n\r\n");
+        for (var i = 0; message.Length < size; i++) // lines of 100 bytes, the last one cut to make exactly `size` bytes
+            message.Append(($"{i:D8} " + new string('f', 89))[..(Math.Min(100, size - message.Length) - 2)]).Append("\r\n");
+        Assert.Equal(size, message.Length);
+        var delivered = await SendDataAsync(client, message + ".\r\n");
+        Assert.Equal(message.ToString(), delivered.Text);
+        Assert.Equal(size, delivered.Transaction.Size);
+        var spoolFile = Assert.Single(_server.Backend.SpoolFiles);
+        Assert.Equal(inFile, spoolFile is not null);
+        if (spoolFile is not null)
+            Assert.False(File.Exists(spoolFile)); // deleted once the backend answered
         Assert.Empty(Directory.GetFiles(_server.SpoolDirectory, "*.eml.spool"));
     }
 

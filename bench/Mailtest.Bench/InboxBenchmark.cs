@@ -142,7 +142,7 @@ public static class InboxBenchmark
             while ((i = Interlocked.Increment(ref next)) < count)
             {
                 var template = templates[i % templates.Length];
-                await ingest.IngestAsync(new IngestRequest(organizationId, environmentId, template.Sender, [template.Recipient], template.Path));
+                await ingest.IngestAsync(new IngestRequest(organizationId, environmentId, template.Sender, [template.Recipient], Mailtest.Smtp.SpooledMessage.FromFile(template.Path)));
                 if (i % 50_000 == 0 && i > 0) Console.Error.WriteLine($"seeded {i:N0}");
             }
         }));

@@ -1,6 +1,7 @@
 using System.Net;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
+using Mailtest.Smtp;
 using Microsoft.Extensions.Options;
 using MimeKit;
 
@@ -120,7 +121,7 @@ public sealed class MessageInjection(
         var used = await usage.GetAsync(organizationId, cancellationToken);
         if (used.MessageCount >= limits.MessageCap || used.Bytes + new FileInfo(path).Length > limits.StorageCapBytes)
             throw new RefusalException(HttpStatusCode.InsufficientStorage, "Your organization's message or storage quota is full; delete messages or upgrade the plan.");
-        return await ingest.IngestAsync(new IngestRequest(organizationId, environmentId, sender, recipients, path), cancellationToken);
+        return await ingest.IngestAsync(new IngestRequest(organizationId, environmentId, sender, recipients, SpooledMessage.FromFile(path)), cancellationToken);
     }
 
     /// <summary>Copies the message to a private file, refusing it as soon as it passes the plan's size limit.</summary>

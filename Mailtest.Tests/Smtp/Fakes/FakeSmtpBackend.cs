@@ -14,6 +14,8 @@ public sealed class FakeSmtpBackend : ISmtpBackend
     public int SenderChecks => Volatile.Read(ref _senderChecks);
 
     public ConcurrentQueue<DeliveredMessage> Delivered { get; } = new();
+    /// <summary>Where each delivered message was spooled, as it was delivered: its file, or null when held in memory.</summary>
+    public ConcurrentQueue<string?> SpoolFiles { get; } = new();
     public ConcurrentQueue<(string Username, string Password)> LoginAttempts { get; } = new();
     public SmtpReply? ConnectionRefusal { get; set; }
     public SmtpReply? SenderRefusal { get; set; }
@@ -49,12 +51,16 @@ public sealed class FakeSmtpBackend : ISmtpBackend
         return ValueTask.FromResult(refusal);
     }
 
-    /// <summary>Reads the spool file as the real backend would (it is deleted after this returns).</summary>
+    /// <summary>Reads the spooled message as the real backend would (it is released after this returns).</summary>
     public async ValueTask<SmtpReply> DeliverAsync(SmtpTransaction transaction, CancellationToken cancellationToken)
     {
         if (DeliveryFailure is { } failure)
             throw failure;
-        var content = await File.ReadAllBytesAsync(transaction.SpoolPath, cancellationToken);
+        await using var read = transaction.Message.OpenRead();
+        using var copy = new MemoryStream();
+        await read.CopyToAsync(copy, cancellationToken);
+        var content = copy.ToArray();
+        SpoolFiles.Enqueue(transaction.Message.FilePath);
         var id = Interlocked.Increment(ref _queued);
         Delivered.Enqueue(new DeliveredMessage(transaction, content));
         return new SmtpReply(250, "2.0.0", $"Ok: queued as <{id}>");
