@@ -76,6 +76,39 @@ public sealed class CaptureEndToEndTests : IAsyncLifetime
         Assert.Equal("Invoice INV/2026/0007", reopened.Subject);
     }
 
+    [Theory]
+    [InlineData(20_000)] // held in memory while it arrives, sealed in memory
+    [InlineData(SpooledMessage.InMemoryLimitBytes + 1_000)] // just past it: spooled to a file, sealed into a file
+    [InlineData(6 * 1024 * 1024)] // far past it
+    public async Task A_message_in_memory_just_past_the_in_memory_limit_or_far_past_it_is_stored_byte_for_byte(int size)
+    {
+        var message = new MimeMessage();
+        message.From.Add(new MailboxAddress("Reports", "reports@acme.example"));
+        message.To.Add(MailboxAddress.Parse("customer@client.example"));
+        message.Subject = $"Report of {size} bytes";
+        var line = "Line of a long report, plain ASCII, well under 998 characters.";
+        message.Body = new TextPart("plain") { Text = string.Concat(Enumerable.Range(0, size / (line.Length + 8)).Select(i => $"{i:D6} {line}\r\n")) };
+
+        using var client = NewClient();
+        await client.ConnectAsync("127.0.0.1", SmtpPort, SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(_credential.Username, _credential.Password);
+        var response = await client.SendAsync(message);
+        await client.DisconnectAsync(quit: true);
+
+        // What MailKit put on the wire (after its own preparation of the message), with CRLF line ends.
+        var format = FormatOptions.Default.Clone();
+        format.NewLineFormat = NewLineFormat.Dos;
+        using var sent = new MemoryStream();
+        await message.WriteToAsync(format, sent);
+        var id = Guid.Parse(System.Text.RegularExpressions.Regex.Match(response, "queued as ([0-9a-f]{32})").Groups[1].Value);
+        await using var raw = await Store.OpenRawAsync(id, [_environment.Id]);
+        using var stored = new MemoryStream();
+        await raw!.CopyToAsync(stored);
+        Assert.True(sent.ToArray().AsSpan().SequenceEqual(stored.ToArray()), $"stored {stored.Length} bytes differ from the {sent.Length} sent");
+        Assert.Equal(sent.Length, (await Store.GetAsync(id, [_environment.Id]))!.Size);
+        Assert.Empty(Directory.GetFiles(Path.Combine(_host.DataDirectory, "spool"), "*.eml.spool")); // nothing left behind, sealed or not
+    }
+
     [Fact]
     public async Task A_wrong_password_is_refused_and_nothing_is_stored()
     {
