@@ -1,3 +1,4 @@
+using System.Buffers;
 using System.IO.Compression;
 using System.Security.Cryptography;
 using Mailtest.Core.Security;
@@ -49,14 +50,24 @@ public sealed class RawMessageSeal(SecretBox box, ChunkedSecretBox chunks)
         return SealedContent.InFile(sealedPath, output.Length);
     }
 
-    /// <summary>A message already in memory, sealed without a stream to await: it is all there.</summary>
+    /// <summary>A message already in memory, compressed in one call (Brotli quality 1, what
+    /// <see cref="CompressionLevel.Fastest"/> means for a stream) and sealed without a stream to await.</summary>
     private byte[] Seal(ReadOnlySpan<byte> message, Guid messageId)
     {
-        using var sealedBytes = new MemoryStream(capacity: message.Length / 2 + 256);
-        using (var sealing = chunks.CreateSealingStream(sealedBytes, messageId.ToByteArray(), leaveOpen: true))
-        using (var brotli = new BrotliStream(sealing, CompressionLevel.Fastest, leaveOpen: true))
-            brotli.Write(message);
-        return sealedBytes.ToArray();
+        var compressed = ArrayPool<byte>.Shared.Rent(BrotliEncoder.GetMaxCompressedLength(message.Length));
+        try
+        {
+            if (!BrotliEncoder.TryCompress(message, compressed, out var length, quality: 1, window: 22))
+                throw new InvalidOperationException("Brotli's bound for the compressed size was too small.");
+            using var sealedBytes = new MemoryStream(capacity: length + 256);
+            using (var sealing = chunks.CreateSealingStream(sealedBytes, messageId.ToByteArray(), leaveOpen: true))
+                sealing.Write(compressed.AsSpan(0, length));
+            return sealedBytes.ToArray();
+        }
+        finally
+        {
+            ArrayPool<byte>.Shared.Return(compressed);
+        }
     }
 
     private async Task SealAsync(Stream source, Stream output, Guid messageId, CancellationToken cancellationToken)
