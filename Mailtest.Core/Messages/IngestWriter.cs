@@ -33,6 +33,9 @@ public sealed class SealedContent
 
     public long Length { get; }
 
+    /// <summary>The sealed bytes when they are held in memory, else null.</summary>
+    internal byte[]? InMemoryBytes => _bytes;
+
     /// <summary>The sealed bytes from the start (a new stream each time: a batch written again reads them again).</summary>
     public Stream OpenRead() => _bytes is not null
         ? new MemoryStream(_bytes, writable: false)

@@ -21,6 +21,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private SqliteConnection? _connection;
     private SqliteCommand _insertMessage = null!;
     private SqliteCommand _insertContent = null!;
+    private SqliteCommand _insertSmallContent = null!;
     private SqliteCommand _insertSearchText = null!;
     private SqliteCommand _insertAttachment = null!;
     private SqliteCommand _indexPending = null!;
@@ -68,17 +69,25 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         Bind(_insertMessage, transaction,
             id, Text(m.OrganizationId), Text(m.EnvironmentId), Text(m.ReceivedUtc), m.EnvelopeFrom, m.EnvelopeTo,
             m.From, m.To, m.Cc, m.ReplyTo, m.Subject, m.MessageIdHeader, m.Size, m.AttachmentCount, m.IsRead ? 1 : 0, m.Tags);
-        // The sealed message streams into space reserved with zeroblob(): a large one is never whole in memory.
-        _insertContent.Transaction = transaction;
-        _insertContent.Parameters[0].Value = id;
-        _insertContent.Parameters[1].Value = message.Content.Length;
-        var rowId = (long)_insertContent.ExecuteScalar()!;
-        using (var source = message.Content.OpenRead())
-        using (var blob = new SqliteBlob(transaction.Connection!, "MessageContents", "Sealed", rowId))
-            source.CopyTo(blob, 64 * 1024);
+        if (message.Content.InMemoryBytes is { } sealedBytes)
+            Bind(_insertSmallContent, transaction, id, sealedBytes); // small: bound as it is, no blob handle to open
+        else
+            InsertStreamed(message.Content, id, transaction);
         Bind(_insertSearchText, transaction, id, message.SearchText);
         foreach (var a in m.Attachments)
             Bind(_insertAttachment, transaction, id, a.PartPath, a.FileName, a.ContentType, a.ContentId, a.IsInline ? 1 : 0, a.Size);
+    }
+
+    private void InsertStreamed(SealedContent content, string id, SqliteTransaction transaction)
+    {
+        // The sealed message streams into space reserved with zeroblob(): a large one is never whole in memory.
+        _insertContent.Transaction = transaction;
+        _insertContent.Parameters[0].Value = id;
+        _insertContent.Parameters[1].Value = content.Length;
+        var rowId = (long)_insertContent.ExecuteScalar()!;
+        using var source = content.OpenRead();
+        using var blob = new SqliteBlob(transaction.Connection!, "MessageContents", "Sealed", rowId);
+        source.CopyTo(blob, 64 * 1024);
     }
 
     private static void Bind(SqliteCommand command, SqliteTransaction transaction, params object?[] values)
@@ -110,6 +119,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """, 16);
         _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, zeroblob($2)) RETURNING rowid""", 2);
+        _insertSmallContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, $2)""", 2);
         _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2)""", 2);
         _insertAttachment = Prepare(connection, """
             INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")
