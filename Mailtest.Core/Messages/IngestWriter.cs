@@ -7,7 +7,12 @@ namespace Mailtest.Core.Messages;
 
 /// <summary>A parsed, sealed message ready to be written in one of the writer's transactions.</summary>
 /// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
-public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText);
+public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText)
+{
+    /// <summary>SQLite: what its full-text index will hold for <see cref="SearchText"/> (<see cref="SearchTrigrams.IndexText"/>),
+    /// computed before the message joins the writer's queue; null elsewhere.</summary>
+    public string? SearchIndexText { get; init; }
+}
 
 /// <summary>
 /// The sealed raw message (see <see cref="RawMessageSeal"/>) on its way into the database: in memory
@@ -136,7 +141,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <remarks>Cancelling stops the wait, not the write: a queued message is still stored.</remarks>
     public Task WriteAsync(PreparedMessage message, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingWrite(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingWrite(_tables.BeforeQueue(message), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("The ingest writer has stopped.");
         Start();
