@@ -1,3 +1,5 @@
+using Mailtest.Core.Messages;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -25,6 +27,12 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
             logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
+        if (db.IsSqlite)
+        {
+            // The migration that rebuilds the full-text index fills it through this function.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            SearchTrigrams.AddSqlFunction((SqliteConnection)db.Database.GetDbConnection());
+        }
         await db.Database.MigrateAsync(cancellationToken);
         await UseIncrementalVacuumAsync(db, cancellationToken);
         // SQLite has just created mailtest.db, -wal and -shm with the process umask: make them owner-only.
