@@ -1,3 +1,5 @@
+using Mailtest.Core.Messages;
+using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Migrations;
 using Microsoft.EntityFrameworkCore.Infrastructure;
@@ -25,6 +27,12 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
         var pending = (await db.Database.GetPendingMigrationsAsync(cancellationToken)).ToList();
         if (pending.Count > 0)
             logger.LogInformation("Applying {Count} database migration(s): {Migrations}", pending.Count, string.Join(", ", pending));
+        if (db.IsSqlite)
+        {
+            // The migration that rebuilds the full-text index fills it through this function.
+            await db.Database.OpenConnectionAsync(cancellationToken);
+            SearchTrigrams.AddSqlFunction((SqliteConnection)db.Database.GetDbConnection());
+        }
         // No command timeout: a migration may build an index over every message (minutes at a million;
         // cancelled at the default 30 s, it would roll back and stop Mailtest from starting).
         db.Database.SetCommandTimeout(0);

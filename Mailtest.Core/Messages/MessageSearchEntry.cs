@@ -6,26 +6,16 @@ namespace Mailtest.Core.Messages;
 /// <summary>
 /// What the free-text search reads for one message: subject, sender, recipients and body text in one
 /// column. Kept apart from <see cref="CapturedMessage"/> so summaries stay small. The full-text index
-/// over <see cref="Text"/>: a PostgreSQL pg_trgm GIN index (SearchIndex migration), or a SQLite FTS5
-/// trigram table (<see cref="MessageSearchIndexRow"/>, SearchIndexDeferred migration) that the ingest
-/// writer fills right after each commit; a delete trigger removes entries. Rows are never updated.
+/// over <see cref="Text"/>: a PostgreSQL pg_trgm GIN index (SearchIndex migration), or on SQLite the
+/// FTS5 table <c>MessageSearchIndex</c> of each entry's distinct in-word trigrams (<see cref="SearchTrigrams"/>,
+/// SearchIndexTrigramWords migration), which the ingest writer fills right after each commit; a delete
+/// trigger removes entries. Rows are never updated.
 /// </summary>
 public sealed class MessageSearchEntry
 {
     /// <summary>An integer key: the SQLite FTS5 table uses it as its rowid.</summary>
     public long Id { get; set; }
     public Guid MessageId { get; set; }
-    public required string Text { get; set; }
-}
-
-/// <summary>
-/// A row of the SQLite FTS5 table <c>MessageSearchIndex</c> (trigram tokenizer: substring and
-/// case-insensitive matches). Created by hand in the SQLite SearchIndex migration, so it is excluded
-/// from the generated ones; only queried on SQLite.
-/// </summary>
-public sealed class MessageSearchIndexRow
-{
-    public long RowId { get; set; }
     public required string Text { get; set; }
 }
 
@@ -48,14 +38,4 @@ internal sealed class MessageSearchEntryConfiguration : IEntityTypeConfiguration
 
     /// <summary>The name of the PostgreSQL-only shadow property (see <see cref="ConfigurePostgres"/>).</summary>
     internal const string EnvironmentId = "EnvironmentId";
-}
-
-internal sealed class MessageSearchIndexRowConfiguration : IEntityTypeConfiguration<MessageSearchIndexRow>
-{
-    public void Configure(EntityTypeBuilder<MessageSearchIndexRow> b)
-    {
-        b.ToTable("MessageSearchIndex", t => t.ExcludeFromMigrations());
-        b.HasKey(r => r.RowId);
-        b.Property(r => r.RowId).HasColumnName("rowid").ValueGeneratedNever();
-    }
 }

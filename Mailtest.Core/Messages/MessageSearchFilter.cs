@@ -106,8 +106,8 @@ internal static class MessageSearchFilter
     {
         var pattern = ContainsPattern(value);
         var walk = new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, pattern, Escape)), null);
-        var trigrams = TrigramQuery(value);
-        if (trigrams is null) return walk; // under three characters: the trigram index cannot help
+        var trigrams = SearchTrigrams.MatchQuery(value);
+        if (trigrams is null) return walk; // no piece of three characters between spaces: the trigram index cannot help
         var candidates = await IndexCandidatesAsync(CommonTermMatches);
         if (candidates.Count == 0) return null;
         // Rare: the matches drive the query.
@@ -127,8 +127,9 @@ internal static class MessageSearchFilter
         if (candidatesHere.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => EF.Parameter(candidatesHere).Contains(e.MessageId)));
         return new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Parameter(candidates).Contains(e.Id) && EF.Functions.Like(e.Text, pattern, Escape)), null);
 
-        // Candidates from the index alone (rows holding every trigram of the term, whatever their
-        // order: detail=none keeps no positions), without reading any text; at most limit + 1.
+        // Candidates from the index alone (rows holding every trigram of the term's whitespace-free
+        // pieces, whatever their order and place: the index keeps no positions), without reading any
+        // text; at most limit + 1. LIKE on the stored text decides.
         Task<List<long>> IndexCandidatesAsync(int limit) => db.Database.SqlQuery<long>(
                 $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {limit + 1}""")
             .ToListAsync(cancellationToken);
@@ -140,18 +141,6 @@ internal static class MessageSearchFilter
             // One JSON (SQLite) or array (PostgreSQL) parameter: a list spelled out as constants is new SQL, planned again, every time.
             return matches.Count == 0 ? null : new FullTextMatch(m => EF.Parameter(matches).Contains(m.Id), matches);
         }
-    }
-
-    /// <summary>An FTS5 query for rows holding every trigram of <paramref name="value"/> (null under three characters).</summary>
-    private static string? TrigramQuery(string value)
-    {
-        var characters = value.EnumerateRunes().Select(r => r.ToString()).ToArray();
-        if (characters.Length < 3) return null;
-        var trigrams = Enumerable.Range(0, characters.Length - 2)
-            .Select(i => string.Concat(characters[i], characters[i + 1], characters[i + 2]))
-            .Distinct()
-            .Select(t => "\"" + t.Replace("\"", "\"\"") + "\"");
-        return string.Join(" AND ", trigrams);
     }
 
     /// <summary>

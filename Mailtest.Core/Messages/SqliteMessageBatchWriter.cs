@@ -9,11 +9,11 @@ namespace Mailtest.Core.Messages;
 /// the way EF Core's SQLite provider reads them back (Guid as upper-case text, DateTime as
 /// <c>yyyy-MM-dd HH:mm:ss.FFFFFFF</c>, bool as 0/1).
 /// <para>
-/// The FTS5 index (<c>MessageSearchIndex</c>, external content over <c>MessageSearchEntries</c>) is
-/// filled by <see cref="IndexPendingAsync"/>: rows with an id above <c>SearchIndexProgress.IndexedThroughId</c>
-/// are committed but not indexed yet. Removal from the index is the delete trigger of the
-/// SearchIndexDeferred migration: deleting a message (by any path, cascades included) removes its
-/// index entry if it had one.
+/// The FTS5 index (<c>MessageSearchIndex</c>: each search entry's distinct in-word trigrams, see
+/// <see cref="SearchTrigrams"/>) is filled by <see cref="IndexPendingAsync"/>: rows with an id above
+/// <c>SearchIndexProgress.IndexedThroughId</c> are committed but not indexed yet. Removal from the
+/// index is the delete trigger of the SearchIndexTrigramWords migration: deleting a message (by any
+/// path, cascades included) removes its index entry if it had one.
 /// </para>
 /// </summary>
 internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessageBatchWriter
@@ -103,6 +103,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
             pragmas.ExecuteNonQuery();
         }
+        SearchTrigrams.AddSqlFunction(connection);
         _insertMessage = Prepare(connection, """
             INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
                 "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead", "Tags")
@@ -116,14 +117,14 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             """, 7);
         // One statement per pass: the rows past the mark, oldest first, into the index; then the mark.
         _indexPending = connection.CreateCommand();
-        _indexPending.CommandText = """
+        _indexPending.CommandText = $"""
             CREATE TEMP TABLE IF NOT EXISTS "PendingIndexRows" ("Id" INTEGER PRIMARY KEY);
             DELETE FROM "PendingIndexRows";
             INSERT INTO "PendingIndexRows" ("Id")
                 SELECT "Id" FROM "MessageSearchEntries"
                 WHERE "Id" > (SELECT "IndexedThroughId" FROM "SearchIndexProgress") ORDER BY "Id" LIMIT $max;
-            INSERT INTO "MessageSearchIndex" (rowid, "Text")
-                SELECT e."Id", e."Text" FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
+            INSERT INTO "MessageSearchIndex" (rowid, "Trigrams")
+                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Text") FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
             UPDATE "SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM "PendingIndexRows")
                 WHERE EXISTS (SELECT 1 FROM "PendingIndexRows");
             SELECT count(*) FROM "PendingIndexRows";

@@ -247,6 +247,37 @@ public abstract class MessageStoreContract(CoreServices core)
     }
 
     [Fact]
+    public async Task Search_finds_terms_across_words_whatever_their_case_and_past_repeated_words()
+    {
+        // The SQLite index holds each distinct in-word trigram once, lower-cased; LIKE on the stored
+        // text decides. Terms that span words, change case, carry punctuation or non-ASCII letters, or
+        // sit after a word repeated thousands of times must still be found, and only where they occur.
+        var environment = await core.CreateEnvironmentAsync();
+        var body = "Grüße aus Köln!\r\nThe quarterly report: see attachment.\r\n" +
+            string.Join(" ", Enumerable.Repeat("filler", 2_000)) + " zebracrossing-42 closes it.";
+        var letter = await core.IngestAsync(environment, SampleMail.Plain("Status", body), "a@example.com", "b@example.com");
+        var other = await core.IngestAsync(environment, SampleMail.Plain("Report", "A report, quarterly. Gruss aus Koeln. zebracrossing-43"), "a@example.com", "b@example.com");
+        await Searchable();
+
+        async Task<Guid[]> Search(string query) =>
+            [.. (await Store.ListAsync(new MessageListQuery([environment.Id], query))).Items.Select(m => m.Id).Order()];
+        Guid[] Expect(params Guid[] ids) => [.. ids.Order()];
+
+        Assert.Equal(Expect(letter), await Search("\"ly rep\""));                 // across two words
+        Assert.Equal(Expect(letter), await Search("\"QUARTERLY Report\""));
+        Assert.Equal(Expect(), await Search("\"report quarterly\""));             // both words are there, not in this order
+        Assert.Equal(Expect(letter, other), await Search("report quarterly"));    // as two terms: each is somewhere
+        Assert.Equal(Expect(letter), await Search("\"GRüßE AUS KöLN!\""));       // capitals and non-ASCII letters
+        Assert.Equal(Expect(letter), await Search("\"rt: s\""));                  // punctuation inside a word
+        Assert.Equal(Expect(letter), await Search("\"t: s\""));                   // no piece of three characters: no index
+        Assert.Equal(Expect(letter), await Search("zebracrossing-42"));           // past 2,000 times the same word
+        Assert.Equal(Expect(letter), await Search("\"filler filler ZEBRAcrossing-42 closes\""));
+        Assert.Equal(Expect(other), await Search("zebracrossing-43"));
+        Assert.Equal(Expect(), await Search("\"filler zebracrossing-43\""));
+        Assert.Equal(Expect(), await Search("fillerfiller"));
+    }
+
+    [Fact]
     public async Task Nothing_is_returned_for_environments_the_caller_did_not_pass()
     {
         var mine = await core.CreateEnvironmentAsync();

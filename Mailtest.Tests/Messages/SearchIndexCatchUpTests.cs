@@ -68,7 +68,19 @@ public sealed class SearchIndexCatchUpTests
             await check.OpenAsync(TestContext.Current.CancellationToken);
             await using var integrity = check.CreateCommand();
             integrity.CommandText = """INSERT INTO "MessageSearchIndex"("MessageSearchIndex", rank) VALUES ('integrity-check', 1);""";
-            await integrity.ExecuteNonQueryAsync(TestContext.Current.CancellationToken); // throws if the index and the text disagree
+            await integrity.ExecuteNonQueryAsync(TestContext.Current.CancellationToken); // throws if the index is damaged
+            // The index itself (not only LIKE after it) names just the message left.
+            await using var named = check.CreateCommand();
+            named.CommandText = """
+                SELECT e."MessageId" FROM "MessageSearchIndex" i JOIN "MessageSearchEntries" e ON e."Id" = i.rowid
+                WHERE "MessageSearchIndex" MATCH $query
+                UNION ALL SELECT 'no entry' FROM "MessageSearchIndex" i WHERE "MessageSearchIndex" MATCH $query AND i.rowid NOT IN (SELECT "Id" FROM "MessageSearchEntries")
+                """;
+            named.Parameters.AddWithValue("$query", SearchTrigrams.MatchQuery("parcel-tracking"));
+            var names = new List<string>();
+            await using (var reader = await named.ExecuteReaderAsync(TestContext.Current.CancellationToken))
+                while (await reader.ReadAsync(TestContext.Current.CancellationToken)) names.Add(reader.GetString(0));
+            Assert.Equal([committed[1].ToString().ToUpperInvariant()], names);
         }
         finally
         {

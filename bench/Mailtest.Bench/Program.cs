@@ -144,6 +144,28 @@ switch (command)
             try { Directory.Delete(dataDirectory, recursive: true); } catch (IOException) { }
         return 0;
     }
+    case "index-cost":
+    {
+        var documents = int.Parse(Option("--documents") ?? "3000");
+        var batch = int.Parse(Option("--batch") ?? "50");
+        var rounds = int.Parse(Option("--rounds") ?? "3");
+        using (var version = new Microsoft.Data.Sqlite.SqliteConnection("Data Source=:memory:"))
+        {
+            version.Open();
+            Console.WriteLine($"## The SQLite full-text index: cost per document (SQLite {version.ServerVersion}, {documents:N0} documents, {batch} per transaction, median of {rounds} alternating rounds)");
+        }
+        foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Random},{IngestBodies.Realistic}").Split(','))
+        {
+            Console.WriteLine();
+            Console.WriteLine($"### {body} body");
+            Console.WriteLine();
+            Console.WriteLine("| index | CPU ms/doc | wall ms/doc | file MB | query ms (201 words) | candidates per word |");
+            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+            foreach (var r in IndexCostBenchmark.Run(body, documents, batch, rounds))
+                Console.WriteLine($"| {r.Variant} | {r.CpuMsPerDocument:F3} | {r.WallMsPerDocument:F3} | {r.DatabaseMb:F1} | {r.QueryMs:F2} | {r.CandidatesPerQuery:F1} |");
+        }
+        return 0;
+    }
     case "export":
     {
         var megabytes = int.Parse(Option("--mb") ?? "10");
@@ -198,6 +220,7 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
         Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
+        Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
 }

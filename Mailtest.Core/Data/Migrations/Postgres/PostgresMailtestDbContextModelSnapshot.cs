@@ -338,24 +338,6 @@ namespace Mailtest.Core.Data.Migrations.Postgres
                     b.ToTable("MessageSearchEntries");
                 });
 
-            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
-                {
-                    b.Property<long>("RowId")
-                        .HasColumnType("bigint")
-                        .HasColumnName("rowid");
-
-                    b.Property<string>("Text")
-                        .IsRequired()
-                        .HasColumnType("text");
-
-                    b.HasKey("RowId");
-
-                    b.ToTable("MessageSearchIndex", null, t =>
-                        {
-                            t.ExcludeFromMigrations();
-                        });
-                });
-
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.Property<Guid>("Id")

@@ -324,24 +324,6 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.ToTable("MessageSearchEntries");
                 });
 
-            modelBuilder.Entity("Mailtest.Core.Messages.MessageSearchIndexRow", b =>
-                {
-                    b.Property<long>("RowId")
-                        .HasColumnType("INTEGER")
-                        .HasColumnName("rowid");
-
-                    b.Property<string>("Text")
-                        .IsRequired()
-                        .HasColumnType("TEXT");
-
-                    b.HasKey("RowId");
-
-                    b.ToTable("MessageSearchIndex", null, t =>
-                        {
-                            t.ExcludeFromMigrations();
-                        });
-                });
-
             modelBuilder.Entity("Mailtest.Core.Odoo.OdooRoutingSnapshot", b =>
                 {
                     b.Property<Guid>("Id")

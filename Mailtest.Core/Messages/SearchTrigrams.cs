@@ -1,0 +1,111 @@
+using System.Text;
+using Microsoft.Data.Sqlite;
+
+namespace Mailtest.Core.Messages;
+
+/// <summary>
+/// What the SQLite full-text index holds for a message, and how a search term asks it. The index only
+/// names candidates; every candidate's stored text is checked with <c>LIKE</c> afterwards
+/// (<see cref="MessageSearchFilter"/>), so the index may hold anything that contains every trigram a
+/// true match's term asks for. It holds the <b>distinct trigrams found within each whitespace-free
+/// run of the lower-cased text</b>, each once, as a word of FTS5's cheap <c>ascii</c> tokenizer.
+/// A term asks for the trigrams within its own whitespace-free pieces: wherever the term occurs
+/// (case aside), each of its pieces lies inside one of the text's runs, so its trigrams are all there.
+/// <para>
+/// Why not FTS5's trigram tokenizer over the text: it folds the case of every character and hashes
+/// every position of a 10 KB body (spaces included, repeats included); computing the distinct
+/// in-word trigrams here first measured ~2× cheaper per random-word message (docs/benchmarks.md).
+/// </para>
+/// </summary>
+public static class SearchTrigrams
+{
+    /// <summary>
+    /// <see cref="IndexText"/> as a SQL function, for the statements that fill the index from the stored
+    /// text (the ingest writer's index step, and the migration that rebuilds the index): added to a
+    /// connection by <see cref="AddSqlFunction"/>.
+    /// </summary>
+    public const string SqlFunction = "mailtest_search_trigrams";
+
+    public static void AddSqlFunction(SqliteConnection connection) =>
+        connection.CreateFunction<string, string>(SqlFunction, IndexText, isDeterministic: true);
+
+    /// <summary>
+    /// The index's text for <paramref name="text"/>: its distinct in-word trigrams, lower-cased, as
+    /// space-separated words (see <see cref="Word"/>).
+    /// </summary>
+    public static string IndexText(string text)
+    {
+        var seen = new HashSet<ulong>();
+        var words = new StringBuilder(text.Length);
+        foreach (var trigram in Trigrams(text))
+        {
+            if (!seen.Add(Key(trigram))) continue;
+            if (words.Length > 0) words.Append(' ');
+            AppendWord(words, trigram);
+        }
+        return words.ToString();
+    }
+
+    /// <summary>
+    /// An FTS5 query for the rows holding every trigram of <paramref name="term"/>'s whitespace-free
+    /// pieces; null when no piece has three characters (the index cannot help then).
+    /// </summary>
+    public static string? MatchQuery(string term)
+    {
+        var words = Trigrams(term).Distinct().Select(t => "\"" + Word(t) + "\"").ToList();
+        return words.Count == 0 ? null : string.Join(" AND ", words);
+    }
+
+    private static ulong Key((Rune First, Rune Second, Rune Third) t) => // code points have 21 bits
+        ((ulong)(uint)t.First.Value << 42) | ((ulong)(uint)t.Second.Value << 21) | (uint)t.Third.Value;
+
+    /// <summary>Every trigram (with repeats) within the whitespace-free runs of <paramref name="text"/>, lower-cased.</summary>
+    private static IEnumerable<(Rune, Rune, Rune)> Trigrams(string text)
+    {
+        Rune first = default, second = default;
+        var run = 0; // characters of the current whitespace-free run seen so far
+        foreach (var character in text.EnumerateRunes())
+        {
+            if (Rune.IsWhiteSpace(character))
+            {
+                run = 0;
+                continue;
+            }
+            var lower = Rune.ToLowerInvariant(character);
+            if (++run >= 3) yield return (first, second, lower);
+            first = second;
+            second = lower;
+        }
+    }
+
+    /// <summary>
+    /// A trigram as one word of the <c>ascii</c> tokenizer, which splits at every ASCII character but
+    /// letters and digits: those are moved to the private-use area (U+E000 + code), which it keeps
+    /// inside words like any non-ASCII character. Which word a trigram becomes matters only for
+    /// speed (the same rule builds the index and the query; LIKE decides), so a text that really
+    /// holds such private-use characters gets a few more candidates, never fewer.
+    /// </summary>
+    private static string Word((Rune, Rune, Rune) trigram)
+    {
+        var word = new StringBuilder(9);
+        AppendWord(word, trigram);
+        return word.ToString();
+    }
+
+    private static void AppendWord(StringBuilder words, (Rune First, Rune Second, Rune Third) trigram)
+    {
+        Append(words, trigram.First);
+        Append(words, trigram.Second);
+        Append(words, trigram.Third);
+
+        static void Append(StringBuilder words, Rune character)
+        {
+            if (character.Value >= 0x80 || char.IsAsciiLetterOrDigit((char)character.Value))
+                words.Append(character);
+            else
+                words.Append((char)(PrivateUseStart + character.Value));
+        }
+    }
+
+    private const int PrivateUseStart = 0xE000;
+}
