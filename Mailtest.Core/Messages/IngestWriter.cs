@@ -7,7 +7,12 @@ namespace Mailtest.Core.Messages;
 
 /// <summary>A parsed, sealed message ready to be written in one of the writer's transactions.</summary>
 /// <param name="SearchText">What free-text search reads: subject, addresses and body text.</param>
-public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText);
+public sealed record PreparedMessage(CapturedMessage Summary, SealedContent Content, string SearchText)
+{
+    /// <summary>SQLite: what its full-text index will hold for <see cref="SearchText"/> (<see cref="SearchTrigrams.IndexText"/>),
+    /// computed before the message joins the writer's queue; null elsewhere.</summary>
+    public string? SearchIndexText { get; init; }
+}
 
 /// <summary>
 /// The sealed raw message (see <see cref="RawMessageSeal"/>) on its way into the database: in memory
@@ -86,6 +91,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private static readonly Meter Meter = new(MeterName);
     private static readonly Counter<long> Commits = Meter.CreateCounter<long>("mailtest.ingest.commits", "{transaction}", "Ingest transactions committed");
     private static readonly Histogram<int> BatchSizes = Meter.CreateHistogram<int>("mailtest.ingest.batch_size", "{message}", "Messages per committed ingest transaction");
+    private static IngestWriter? _measured; // the gauge below reports the latest writer (one per application)
+
+    static IngestWriter() =>
+        Meter.CreateObservableGauge("mailtest.ingest.search_lag", () => _measured?.SearchLagMilliseconds ?? 0, "ms",
+            "How long the oldest committed message not yet searchable has waited (0: the index is current)");
 
     private readonly IMessageBatchWriter _tables;
     private readonly MessageEvents _events;
@@ -102,6 +112,10 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private long _searchableThroughCommit = -1;
     /// <summary>Since when indexing is due (the oldest commit not yet indexed, or the end of the last partial step); null when the index is current.</summary>
     private long? _unindexedSince = Stopwatch.GetTimestamp(); // a crash may have left work: look at start
+    /// <summary>Commits not yet searchable, oldest first, with when they committed (touched by the writer loop only).</summary>
+    private readonly Queue<(long Commit, long Timestamp)> _unsearchableCommits = new();
+    /// <summary>When the oldest commit not yet searchable committed; 0 when every commit is searchable.</summary>
+    private long _oldestUnsearchableTimestamp;
 
     internal IngestWriter(IMessageBatchWriter tables, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
     {
@@ -111,7 +125,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         _logger = logger;
         // Started on first use (or by IngestWriterStartup when the app starts, to catch up the index).
         _loop = new Lazy<Task>(() => Task.Run(RunAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _measured = this;
     }
+
+    /// <summary>Search lag: how long the oldest committed message that search cannot find yet has waited (0 when none).</summary>
+    public double SearchLagMilliseconds => Interlocked.Read(ref _oldestUnsearchableTimestamp) is var since and > 0 ? Stopwatch.GetElapsedTime(since).TotalMilliseconds : 0;
 
     /// <summary>Number of transactions committed so far (for tests and diagnostics).</summary>
     public long CommitCount => Interlocked.Read(ref _commitCount);
@@ -123,7 +141,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <remarks>Cancelling stops the wait, not the write: a queued message is still stored.</remarks>
     public Task WriteAsync(PreparedMessage message, CancellationToken cancellationToken = default)
     {
-        var pending = new PendingWrite(message, new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
+        var pending = new PendingWrite(_tables.BeforeQueue(message), new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously));
         if (!_queue.Writer.TryWrite(pending))
             throw new InvalidOperationException("The ingest writer has stopped.");
         Start();
@@ -203,6 +221,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             return;
         }
         _unindexedSince = null;
+        while (_unsearchableCommits.TryPeek(out var oldest) && oldest.Commit <= commit) _unsearchableCommits.Dequeue();
+        Interlocked.Exchange(ref _oldestUnsearchableTimestamp, _unsearchableCommits.TryPeek(out var next) ? next.Timestamp : 0);
         // Lists showing a free-text search re-read now: the mail they were told of is searchable.
         foreach (var (organizationId, environmentId) in _awaitingSearch)
             _events.Publish(new MessagesSearchable(organizationId, environmentId));
@@ -224,7 +244,10 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         try
         {
             await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
-            Interlocked.Increment(ref _commitCount);
+            var committed = Interlocked.Increment(ref _commitCount);
+            var now = Stopwatch.GetTimestamp();
+            if (_unsearchableCommits.Count == 0) Interlocked.Exchange(ref _oldestUnsearchableTimestamp, now);
+            _unsearchableCommits.Enqueue((committed, now));
             Commits.Add(1);
             BatchSizes.Record(batch.Count);
             _unindexedSince ??= Stopwatch.GetTimestamp();
@@ -271,6 +294,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Stops taking messages and waits until everything queued is written.</summary>
     public async ValueTask DisposeAsync()
     {
+        Interlocked.CompareExchange(ref _measured, null, this);
         _queue.Writer.TryComplete();
         if (_loop.IsValueCreated) await _loop.Value;
         await _tables.DisposeAsync();

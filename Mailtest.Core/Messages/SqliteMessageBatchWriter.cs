@@ -25,14 +25,34 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private SqliteCommand _insertAttachment = null!;
     private SqliteCommand _indexPending = null!;
 
+    /// <summary>
+    /// The index's words of committed search entries not indexed yet, by entry id, as computed before
+    /// the queue (<see cref="BeforeQueue"/>): the index step takes them from here instead of computing
+    /// them again on the writer loop. Bounded; what is missing (after a restart, or past the bound) is
+    /// computed from the stored text.
+    /// </summary>
+    private readonly Dictionary<long, string> _indexTexts = [];
+    private const int MaxIndexTexts = 20_000;
+
+    public PreparedMessage BeforeQueue(PreparedMessage message) =>
+        message with { SearchIndexText = SearchTrigrams.IndexText(message.SearchText) };
+
     public Task WriteAsync(IReadOnlyList<PreparedMessage> batch)
     {
         var connection = Open();
         try
         {
             using var transaction = connection.BeginTransaction(deferred: false);
-            foreach (var message in batch) Insert(message, transaction);
+            var indexTexts = new List<(long EntryId, string Text)>(batch.Count);
+            foreach (var message in batch)
+            {
+                var entryId = Insert(message, transaction);
+                if (message.SearchIndexText is { } text) indexTexts.Add((entryId, text));
+            }
             transaction.Commit();
+            // Only once committed: a rolled-back id may be handed out again, to another message.
+            foreach (var (entryId, text) in indexTexts)
+                if (_indexTexts.Count < MaxIndexTexts) _indexTexts[entryId] = text;
         }
         catch
         {
@@ -61,7 +81,8 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         }
     }
 
-    private void Insert(PreparedMessage message, SqliteTransaction transaction)
+    /// <returns>The id of the message's search entry.</returns>
+    private long Insert(PreparedMessage message, SqliteTransaction transaction)
     {
         var m = message.Summary;
         var id = Text(m.Id);
@@ -76,9 +97,13 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         using (var source = message.Content.OpenRead())
         using (var blob = new SqliteBlob(transaction.Connection!, "MessageContents", "Sealed", rowId))
             source.CopyTo(blob, 64 * 1024);
-        Bind(_insertSearchText, transaction, id, message.SearchText);
+        _insertSearchText.Transaction = transaction;
+        _insertSearchText.Parameters[0].Value = id;
+        _insertSearchText.Parameters[1].Value = message.SearchText;
+        var entryId = (long)_insertSearchText.ExecuteScalar()!;
         foreach (var a in m.Attachments)
             Bind(_insertAttachment, transaction, id, a.PartPath, a.FileName, a.ContentType, a.ContentId, a.IsInline ? 1 : 0, a.Size);
+        return entryId;
     }
 
     private static void Bind(SqliteCommand command, SqliteTransaction transaction, params object?[] values)
@@ -103,14 +128,16 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
             pragmas.ExecuteNonQuery();
         }
-        SearchTrigrams.AddSqlFunction(connection);
+        // The index step's words: computed before the queue when there (taken, so each is used once), else from the stored text.
+        connection.CreateFunction<long, string, string>(SearchTrigrams.SqlFunction,
+            (entryId, text) => _indexTexts.Remove(entryId, out var computed) ? computed : SearchTrigrams.IndexText(text), isDeterministic: false);
         _insertMessage = Prepare(connection, """
             INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
                 "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead", "Tags")
             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
             """, 16);
         _insertContent = Prepare(connection, """INSERT INTO "MessageContents" ("MessageId", "Sealed") VALUES ($1, zeroblob($2)) RETURNING rowid""", 2);
-        _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2)""", 2);
+        _insertSearchText = Prepare(connection, """INSERT INTO "MessageSearchEntries" ("MessageId", "Text") VALUES ($1, $2) RETURNING "Id" """, 2);
         _insertAttachment = Prepare(connection, """
             INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")
             VALUES ($1, $2, $3, $4, $5, $6, $7)
@@ -124,7 +151,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
                 SELECT "Id" FROM "MessageSearchEntries"
                 WHERE "Id" > (SELECT "IndexedThroughId" FROM "SearchIndexProgress") ORDER BY "Id" LIMIT $max;
             INSERT INTO "MessageSearchIndex" (rowid, "Trigrams")
-                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Text") FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
+                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Id", e."Text") FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
             UPDATE "SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM "PendingIndexRows")
                 WHERE EXISTS (SELECT 1 FROM "PendingIndexRows");
             SELECT count(*) FROM "PendingIndexRows";

@@ -74,7 +74,9 @@ public static class IngestComparison
         if (writer.Count > 0)
             output.WriteLine($"\nMailtest's ingest writer: {WriterCounters.Median([.. writer.Select(w => w.CommitsPerSecond)]):F0} commits/s, " +
                              $"messages per commit p50 {WriterCounters.Median([.. writer.Select(w => w.BatchP50)]):F1}, p95 {WriterCounters.Median([.. writer.Select(w => w.BatchP95)]):F1} " +
-                             "(medians of one-second intervals, from its Mailtest.Ingest meter).");
+                             "(medians of one-second intervals, from its Mailtest.Ingest meter); " +
+                             $"search lag behind the commits: median {WriterCounters.Median([.. writer.Select(w => w.SearchLagP50Ms)]):F0} ms, largest {writer.Max(w => w.SearchLagMaxMs):F0} ms " +
+                             "(the oldest committed message not yet searchable, sampled once a second during the measured rounds).");
     }
 
     /// <summary>The servers of one body kind, started fresh (Mailtest with an empty database).</summary>

@@ -3,8 +3,9 @@ using System.Text.Json;
 
 namespace Mailtest.Bench.Ingest;
 
-/// <summary>Commits per second and messages per commit of Mailtest's ingest writer over one run.</summary>
-public sealed record WriterFigures(double CommitsPerSecond, double BatchP50, double BatchP95);
+/// <summary>Commits per second and messages per commit of Mailtest's ingest writer over one run, and how far
+/// search lagged behind the commits (the writer's gauge, sampled once a second: median and largest sample).</summary>
+public sealed record WriterFigures(double CommitsPerSecond, double BatchP50, double BatchP95, double SearchLagP50Ms, double SearchLagMaxMs);
 
 /// <summary>
 /// Reads the ingest writer's meter (<c>Mailtest.Ingest</c>) from the running server with
@@ -54,6 +55,7 @@ public sealed class WriterCounters : IAsyncDisposable
         var commits = new List<double>();
         var p50 = new List<double>();
         var p95 = new List<double>();
+        var lag = new List<double>();
         foreach (var e in json.RootElement.GetProperty("Events").EnumerateArray())
         {
             var name = e.GetProperty("name").GetString() ?? "";
@@ -65,8 +67,10 @@ public sealed class WriterCounters : IAsyncDisposable
                 p50.Add(value);
             else if (name.StartsWith("mailtest.ingest.batch_size", StringComparison.Ordinal) && tags.Contains("Percentile=95"))
                 p95.Add(value);
+            else if (name.StartsWith("mailtest.ingest.search_lag", StringComparison.Ordinal))
+                lag.Add(value);
         }
-        return commits.Count == 0 ? null : new WriterFigures(Median(commits), Median(p50), Median(p95));
+        return commits.Count == 0 ? null : new WriterFigures(Median(commits), Median(p50), Median(p95), Median(lag), lag.Count == 0 ? double.NaN : lag.Max());
     }
 
     internal static double Median(List<double> values)
