@@ -6,6 +6,7 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Options;
 using System.Data.Common;
+using System.Globalization;
 
 namespace Mailtest.Core.Data;
 
@@ -76,28 +77,50 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
     public static readonly SqlitePragmas Instance = new();
 
+    private const long IncrementalVacuum = 2;
+    private const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
     {
-        if (Command(connection) is not { } command) return;
-        using (command) command.ExecuteNonQuery();
+        if (connection is not SqliteConnection sqlite) return;
+        using var command = sqlite.CreateCommand();
+        if (MaySetAutoVacuum(sqlite))
+        {
+            command.CommandText = "PRAGMA auto_vacuum";
+            if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) != IncrementalVacuum)
+            {
+                command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL";
+                command.ExecuteNonQuery();
+            }
+        }
+        command.CommandText = EveryConnection;
+        command.ExecuteNonQuery();
     }
 
     public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
     {
-        if (Command(connection) is not { } command) return;
-        await using (command) await command.ExecuteNonQueryAsync(cancellationToken);
+        if (connection is not SqliteConnection sqlite) return;
+        await using var command = sqlite.CreateCommand();
+        if (MaySetAutoVacuum(sqlite))
+        {
+            command.CommandText = "PRAGMA auto_vacuum";
+            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) != IncrementalVacuum)
+            {
+                command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL";
+                await command.ExecuteNonQueryAsync(cancellationToken);
+            }
+        }
+        command.CommandText = EveryConnection;
+        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
-    private static DbCommand? Command(DbConnection connection)
-    {
-        if (connection is not SqliteConnection sqlite) return null;
-        var command = connection.CreateCommand();
-        // auto_vacuum=INCREMENTAL takes effect only on a new, empty file (before WAL is switched on):
-        // purges can then hand freed pages back to the file system (DatabaseSpace). EF's existence
-        // check opens the file read-only, where the pragma would fail.
-        var readOnly = new SqliteConnectionStringBuilder(sqlite.ConnectionString).Mode == SqliteOpenMode.ReadOnly;
-        // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-        command.CommandText = (readOnly ? "" : "PRAGMA auto_vacuum=INCREMENTAL; ") + "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
-        return command;
-    }
+    /// <summary>
+    /// auto_vacuum=INCREMENTAL takes effect only on a new, empty file (before WAL is switched on): purges
+    /// can then hand freed pages back to the file system (DatabaseSpace); older files are converted once by
+    /// DatabaseMigrator. Setting it takes the database's write lock even when nothing changes, so it is read
+    /// first (no lock) and set only where it is not yet: otherwise every read would open by queueing behind
+    /// the ingest writer (seconds under load). EF's existence check opens the file read-only, where setting fails.
+    /// </summary>
+    private static bool MaySetAutoVacuum(SqliteConnection connection) =>
+        new SqliteConnectionStringBuilder(connection.ConnectionString).Mode != SqliteOpenMode.ReadOnly;
 }

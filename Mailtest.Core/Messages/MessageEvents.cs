@@ -21,7 +21,9 @@ public sealed record MessagesSearchable(Guid OrganizationId, Guid EnvironmentId)
 /// The in-process bus: a singleton with disposable subscriptions. A subscriber names the
 /// environments it shows and receives events of those only. Each subscription has its own queue
 /// and delivers in publish order, off the publisher's path (ingest never waits for a slow browser);
-/// a handler that throws is logged and the subscription goes on with the next event.
+/// a handler that throws is logged and the subscription goes on with the next event. A subscriber
+/// that does real work per event (a list that re-reads) takes them in batches: whatever is queued
+/// when it is ready, so under a burst it does that work once per batch, not once per message.
 /// </summary>
 public sealed class MessageEvents(ILogger<MessageEvents> logger)
 {
@@ -33,7 +35,14 @@ public sealed class MessageEvents(ILogger<MessageEvents> logger)
     /// Events of <paramref name="environmentIds"/> only. The caller passes environments the subscriber
     /// may read; to follow another set, dispose and subscribe again.
     /// </summary>
-    public MessageSubscription Subscribe(IEnumerable<Guid> environmentIds, Func<MessageEvent, CancellationToken, Task> handler)
+    public MessageSubscription Subscribe(IEnumerable<Guid> environmentIds, Func<MessageEvent, CancellationToken, Task> handler) =>
+        SubscribeInBatches(environmentIds, MessageSubscription.OneByOne(handler, logger));
+
+    /// <summary>
+    /// Like <see cref="Subscribe"/>, but the handler gets every event queued by the time it is ready
+    /// (at least one, in publish order); while it runs, the next batch gathers.
+    /// </summary>
+    public MessageSubscription SubscribeInBatches(IEnumerable<Guid> environmentIds, Func<IReadOnlyList<MessageEvent>, CancellationToken, Task> handler)
     {
         Guid[] shown = [.. environmentIds.Distinct()];
         var subscription = new MessageSubscription(this, shown, handler, logger);
@@ -54,7 +63,7 @@ public sealed class MessageEvents(ILogger<MessageEvents> logger)
     /// </summary>
     public MessageSubscription SubscribeToAll(Func<MessageEvent, CancellationToken, Task> handler)
     {
-        var subscription = new MessageSubscription(this, null, handler, logger);
+        var subscription = new MessageSubscription(this, null, MessageSubscription.OneByOne(handler, logger), logger);
         lock (_gate) _routes = _routes with { Everything = [.. _routes.Everything, subscription] };
         subscription.Start();
         return subscription;
@@ -103,14 +112,17 @@ public sealed class MessageEvents(ILogger<MessageEvents> logger)
 /// </summary>
 public sealed class MessageSubscription : IDisposable, IAsyncDisposable
 {
+    /// <summary>The most events handed over at once: a batch handler's work stays bounded.</summary>
+    public const int MaxBatch = 1000;
+
     private readonly MessageEvents _events;
-    private readonly Func<MessageEvent, CancellationToken, Task> _handler;
+    private readonly Func<IReadOnlyList<MessageEvent>, CancellationToken, Task> _handler;
     private readonly ILogger _logger;
     private readonly Channel<MessageEvent> _queue = Channel.CreateUnbounded<MessageEvent>(new() { SingleReader = true });
     private readonly CancellationTokenSource _stopped = new();
     private Task _delivery = Task.CompletedTask;
 
-    internal MessageSubscription(MessageEvents events, IReadOnlyList<Guid>? environmentIds, Func<MessageEvent, CancellationToken, Task> handler, ILogger logger)
+    internal MessageSubscription(MessageEvents events, IReadOnlyList<Guid>? environmentIds, Func<IReadOnlyList<MessageEvent>, CancellationToken, Task> handler, ILogger logger)
     {
         _events = events;
         EnvironmentIds = environmentIds;
@@ -130,19 +142,33 @@ public sealed class MessageSubscription : IDisposable, IAsyncDisposable
         var stopped = _stopped.Token;
         try
         {
-            await foreach (var messageEvent in _queue.Reader.ReadAllAsync(stopped))
+            while (await _queue.Reader.WaitToReadAsync(stopped))
             {
-                try { await _handler(messageEvent, stopped); }
+                var batch = new List<MessageEvent>();
+                while (batch.Count < MaxBatch && _queue.Reader.TryRead(out var next)) batch.Add(next);
+                try { await _handler(batch, stopped); }
                 catch (OperationCanceledException) when (stopped.IsCancellationRequested) { return; }
-                catch (Exception exception)
-                {
-                    _logger.LogError(exception, "A subscriber failed to handle {Event} of environment {EnvironmentId}; it keeps receiving later events.",
-                        messageEvent.GetType().Name, messageEvent.EnvironmentId);
-                }
+                catch (Exception exception) { LogFailure(_logger, exception, batch[0]); }
             }
         }
         catch (OperationCanceledException) when (stopped.IsCancellationRequested) { }
     }
+
+    /// <summary>A handler of single events as a batch handler: one that throws does not keep the rest of its batch away.</summary>
+    internal static Func<IReadOnlyList<MessageEvent>, CancellationToken, Task> OneByOne(Func<MessageEvent, CancellationToken, Task> handler, ILogger logger) =>
+        async (batch, stopped) =>
+        {
+            foreach (var messageEvent in batch)
+            {
+                try { await handler(messageEvent, stopped); }
+                catch (OperationCanceledException) when (stopped.IsCancellationRequested) { throw; }
+                catch (Exception exception) { LogFailure(logger, exception, messageEvent); }
+            }
+        };
+
+    private static void LogFailure(ILogger logger, Exception exception, MessageEvent messageEvent) =>
+        logger.LogError(exception, "A subscriber failed to handle {Event} of environment {EnvironmentId}; it keeps receiving later events.",
+            messageEvent.GetType().Name, messageEvent.EnvironmentId);
 
     public void Dispose()
     {

@@ -2,6 +2,9 @@ using Mailtest.Tests.Infrastructure;
 using System.Net;
 using System.Net.Http.Json;
 using System.Text.Json;
+using Mailtest.Core.Capture;
+using Mailtest.Smtp;
+using Microsoft.Extensions.DependencyInjection;
 
 namespace Mailtest.Tests.Api;
 
@@ -139,5 +142,48 @@ public sealed class EventStreamTests(ApiSite site) : IClassFixture<ApiSite>
         await scene.SendAsync("After revocation");
         await Assert.ThrowsAsync<EndOfStreamException>(() => stream.NextOfAsync("captured"));
         Assert.Equal(HttpStatusCode.Unauthorized, (await client.GetAsync(Events(scene))).StatusCode);
+    }
+
+    /// <summary>Sends the subjects one after another over one SMTP connection (STARTTLS, AUTH), each accepted before the next.</summary>
+    private async Task SendInOrderAsync(IssuedCredential credential, IEnumerable<string> subjects)
+    {
+        using var client = new MailKit.Net.Smtp.SmtpClient { ServerCertificateValidationCallback = (_, _, _, _) => true };
+        await client.ConnectAsync("127.0.0.1", site.Services.GetRequiredService<SmtpListeners>().StartTls!.Port, MailKit.Security.SecureSocketOptions.StartTls);
+        await client.AuthenticateAsync(credential.Username, credential.Password);
+        foreach (var subject in subjects) await client.SendAsync(ApiSite.Mail(subject));
+        await client.DisconnectAsync(true);
+    }
+
+    [Fact]
+    public async Task A_burst_arrives_whole_and_in_order_with_none_of_the_mail_sent_to_other_environments_meanwhile()
+    {
+        var scene = await site.SceneAsync();
+        var devSmtp = await site.Services.EnableMailtestAsync(scene.DevId);
+        using var stream = await OpenAsync(scene.Read, Events(scene));
+
+        // Four connections into this environment, and at the same time two into another environment
+        // of the same organization and two into another organization's.
+        string[][] ours = [.. Enumerable.Range(0, 4).Select(c => Enumerable.Range(0, 30).Select(i => $"Ours {c}-{i:00}").ToArray())];
+        await Task.WhenAll([
+            .. ours.Select(subjects => SendInOrderAsync(scene.Smtp, subjects)),
+            .. Enumerable.Range(0, 2).Select(c => SendInOrderAsync(devSmtp, Enumerable.Range(0, 30).Select(i => $"Dev {c}-{i:00}"))),
+            .. Enumerable.Range(0, 2).Select(c => SendInOrderAsync(scene.ForeignSmtp, Enumerable.Range(0, 30).Select(i => $"Foreign {c}-{i:00}"))),
+        ]);
+        await scene.SendAsync("After the burst");
+
+        var received = new List<SseEvent>();
+        while (received.LastOrDefault()?.Json.GetProperty("message").GetProperty("subject").GetString() != "After the burst")
+            received.Add(await stream.NextOfAsync("captured"));
+
+        var subjects = received.Select(e => e.Json.GetProperty("message").GetProperty("subject").GetString()!).ToList();
+        Assert.Equal("After the burst", subjects[^1]);
+        Assert.Equal(ours.SelectMany(s => s).Order(StringComparer.Ordinal), subjects[..^1].Order(StringComparer.Ordinal));
+        // Each connection's messages in the order they were accepted; event ids only ever grow.
+        foreach (var connection in ours)
+            Assert.Equal(connection, subjects.Where(connection.Contains));
+        var ids = received.Select(e => long.Parse(e.Id!, System.Globalization.CultureInfo.InvariantCulture)).ToList();
+        Assert.Equal(ids.Order(), ids);
+        Assert.Equal(ids.Count, ids.Distinct().Count());
+        Assert.All(received, e => Assert.Equal(scene.StagingId, e.Json.GetProperty("environmentId").GetGuid()));
     }
 }

@@ -149,14 +149,14 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         await tab.RunAsync(s => s.SelectEnvironmentAsync(dev.Id));
         Assert.Equal((before.Staging, before.Dev + 1), (events.SubscriberCount(staging.Id), events.SubscriberCount(dev.Id)));
 
-        var applied = tab.Applied;
+        var applied = tab.State.LiveEventsApplied;
         await IngestAsync(staging, 1, "Not shown");
         var shown = (await IngestAsync(dev, 1, "Shown"))[0];
         await UntilAsync(() => tab.State.Items.Any(i => i.Id == shown));
         // Dev's capture, then dev's "now searchable" once the index has it; staging's never arrive.
         await _core.Get<IngestWriter>().WaitUntilSearchableAsync();
-        await UntilAsync(() => tab.Applied >= applied + 2);
-        Assert.Equal(applied + 2, tab.Applied);
+        await UntilAsync(() => tab.State.LiveEventsApplied >= applied + 2);
+        Assert.Equal(applied + 2, tab.State.LiveEventsApplied);
 
         tab.Dispose();
         Assert.Equal(before, (events.SubscriberCount(staging.Id), events.SubscriberCount(dev.Id)));
@@ -209,5 +209,101 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         Assert.Equal($"newer {token}", tab.State.ShownSearch);
         Assert.Equal([newer], tab.State.Items.Select(i => i.Id));
         Assert.DoesNotContain(older, tab.State.Items.Select(i => i.Id));
+    }
+
+    /// <summary>Ingests concurrently, like several SMTP connections at once: the events come as a burst.</summary>
+    private async Task<List<Guid>> BurstAsync(ProjectEnvironment environment, int count, string subject, int connections = 8)
+    {
+        var ids = new Guid[count];
+        await Task.WhenAll(Enumerable.Range(0, connections).Select(async connection =>
+        {
+            for (var i = connection; i < count; i += connections)
+                ids[i] = await _core.IngestAsync(environment, SampleMail.Plain($"{subject} {i:000}"));
+        }));
+        return [.. ids];
+    }
+
+    /// <summary>What the store lists for the environment, newest first: the order the inbox must show.</summary>
+    private async Task<List<Guid>> StoreOrderAsync(ProjectEnvironment environment)
+    {
+        var ids = new List<Guid>();
+        MessageCursor? after = null;
+        do
+        {
+            var page = await _core.Get<IMessageStore>().ListAsync(new MessageListQuery([environment.Id], null, after, MessageStore.MaxPageSize));
+            ids.AddRange(page.Items.Select(i => i.Id));
+            after = page.Next;
+        } while (after is not null);
+        return ids;
+    }
+
+    /// <summary>The list shows the newest messages, in order, with nothing missing between them.</summary>
+    private static bool ShowsTheNewest(Tab tab, List<Guid> expected)
+    {
+        var shown = tab.State.Items.Select(i => i.Id).ToList();
+        return shown.Count > 0 && shown.SequenceEqual(expected.Take(shown.Count));
+    }
+
+    /// <summary>Loads older pages until there are none: what a reader scrolling to the bottom ends up with.</summary>
+    private static async Task<List<Guid>> ScrollToTheEndAsync(Tab tab)
+    {
+        while (tab.State.HasMore) await tab.RunAsync(s => s.LoadMoreAsync());
+        return [.. tab.State.Items.Select(i => i.Id)];
+    }
+
+    [Fact]
+    public async Task A_burst_into_an_open_inbox_ends_with_the_newest_rows_on_top_and_every_message_once()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var before = await IngestAsync(staging, 5, "Earlier");
+        using var tab = await OpenAsync(owner);
+        await tab.RunAsync(s => s.SelectEnvironmentAsync(staging.Id));
+
+        var burst = await BurstAsync(staging, 240, "Burst");
+        var expected = await StoreOrderAsync(staging);
+        Assert.Equal(before.Count + burst.Count, expected.Count);
+        // The rows shown are exactly the newest, in order, with nothing skipped between them.
+        await UntilAsync(() => ShowsTheNewest(tab, expected));
+        Assert.True(tab.State.Items.Count >= InboxState.PageSize);
+        Assert.Equal(expected, await ScrollToTheEndAsync(tab));
+    }
+
+    [Fact]
+    public async Task More_mail_than_one_read_holds_arriving_while_the_inbox_is_busy_leaves_no_hole_in_the_list()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var before = await IngestAsync(staging, 10, "Earlier");
+        using var tab = await OpenAsync(owner);
+        await tab.RunAsync(s => s.SelectEnvironmentAsync(staging.Id));
+        Assert.Equal(before.Count, tab.State.Items.Count);
+
+        // The page is busy (a slow render, a search) while more mail than one merge may read arrives.
+        var busy = new TaskCompletionSource();
+        var holding = tab.RunAsync(_ => busy.Task);
+        var burst = await BurstAsync(staging, MessageStore.MaxPageSize + 60, "Flood");
+        busy.SetResult();
+        await holding;
+        var expected = await StoreOrderAsync(staging);
+        Assert.Equal(before.Count + burst.Count, expected.Count);
+        await UntilAsync(() => ShowsTheNewest(tab, expected));
+        Assert.Equal(expected, await ScrollToTheEndAsync(tab));
+    }
+
+    [Fact]
+    public async Task An_inbox_left_open_under_a_flood_stays_at_its_size_and_load_older_continues_without_a_gap()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        await BurstAsync(staging, InboxState.MaxLiveRows, "Earlier");
+        using var tab = await OpenAsync(owner);
+        await tab.RunAsync(s => s.SelectEnvironmentAsync(staging.Id));
+        while (tab.State.Items.Count < InboxState.MaxLiveRows) await tab.RunAsync(s => s.LoadMoreAsync());
+
+        await BurstAsync(staging, 100, "Flood");
+        var expected = await StoreOrderAsync(staging);
+        await UntilAsync(() => ShowsTheNewest(tab, expected));
+
+        Assert.Equal(InboxState.MaxLiveRows, tab.State.Items.Count);
+        Assert.True(tab.State.HasMore);
+        Assert.Equal(expected, await ScrollToTheEndAsync(tab));
     }
 }

@@ -90,6 +90,7 @@ public abstract class RetentionContract(RetentionCore world)
         var environment = await _core.CreateEnvironmentAsync(Plan.Starter);
         var word = $"zebra{Guid.NewGuid():N}"[..16];
         var id = await _core.IngestAsync(environment, SampleMail.WithAttachments($"Invoice {word}"));
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync(TestContext.Current.CancellationToken); // search follows the commit by a moment
         Assert.Single((await Store.ListAsync(new MessageListQuery([environment.Id], word))).Items);
         Clock.Advance(TimeSpan.FromDays(31));
 

@@ -17,6 +17,13 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
 {
     public const int PageSize = 50;
 
+    /// <summary>
+    /// Live mail never grows the list past this many rows (or past what the reader loaded with "Load
+    /// older", if more): the oldest drop off the bottom and "Load older" continues from there, so an
+    /// inbox left open under a flood of mail stays the same size.
+    /// </summary>
+    public const int MaxLiveRows = 1000;
+
     /// <summary>How long typing must pause before the search runs.</summary>
     public static readonly TimeSpan SearchDebounce = TimeSpan.FromMilliseconds(250);
 
@@ -27,11 +34,18 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     private int _queryVersion;
     // Counts captured-mail events, so a query that ran while mail arrived knows to merge it in after.
     private int _captures;
+    // Captured-mail events since the last merge read: how many rows that read must cover.
+    private int _capturesToMerge;
+    private int _liveEventsApplied;
 
     /// <summary>Runs live changes one at a time where the view lives, then re-renders. Tests leave the default.</summary>
     public Func<Func<Task>, Task> Dispatch { get; set; } = work => work();
 
     public IReadOnlyList<MessageListItem> Items => _items;
+
+    /// <summary>How many live events this list has applied (they come in batches; tests and diagnostics).</summary>
+    public int LiveEventsApplied => Volatile.Read(ref _liveEventsApplied);
+
     public MessageCursor? Next { get; private set; }
     public bool HasMore => Next is not null;
     public Guid? EnvironmentFilter { get; private set; }
@@ -59,10 +73,15 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     {
         _subscription?.Dispose();
         IEnumerable<Guid> shown = EnvironmentFilter is { } id ? [id] : reader.Viewable.Select(e => e.Id);
-        _subscription = events.Subscribe(shown, async (e, cancellationToken) =>
+        // In batches: a burst of mail becomes one re-read and one render, not one per message (at
+        // hundreds a second, one each left the list further and further behind).
+        _subscription = events.SubscribeInBatches(shown, async (batch, cancellationToken) =>
         {
+            var readable = new List<MessageEvent>(batch.Count);
             // Checked against the caller's permissions now, not those the page opened with.
-            if (await reader.MayReadAsync(e.EnvironmentId, cancellationToken)) await Dispatch(() => ApplyAsync(e));
+            foreach (var e in batch)
+                if (await reader.MayReadAsync(e.EnvironmentId, cancellationToken)) readable.Add(e);
+            if (readable.Count > 0) await Dispatch(() => ApplyAsync(readable));
         });
     }
 
@@ -174,15 +193,32 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         if (Selected is not null) ActiveTab = (ActiveTab + step + MessagePreview.TabCount) % MessagePreview.TabCount;
     }
 
-    /// <summary>A live event of an environment this list shows, applied in place: the loaded pages and the selection stay.</summary>
-    public async Task ApplyAsync(MessageEvent messageEvent)
+    /// <summary>
+    /// Live events of environments this list shows, in publish order, applied in place: the loaded pages
+    /// and the selection stay. New mail is merged by one read after the others are applied: the
+    /// read is newer than every event of the batch, so it shows each capture as it now stands.
+    /// </summary>
+    public async Task ApplyAsync(IReadOnlyList<MessageEvent> messageEvents)
+    {
+        var captured = false;
+        foreach (var messageEvent in messageEvents)
+        {
+            if (messageEvent is MessageCaptured)
+            {
+                _captures++;
+                _capturesToMerge++;
+                captured = true;
+            }
+            else await ApplyOtherAsync(messageEvent);
+        }
+        if (captured) await MergeNewestAsync();
+        Interlocked.Add(ref _liveEventsApplied, messageEvents.Count);
+    }
+
+    private async Task ApplyOtherAsync(MessageEvent messageEvent)
     {
         switch (messageEvent)
         {
-            case MessageCaptured:
-                _captures++;
-                await MergeNewestAsync();
-                break;
             case MessageDeleted deleted:
                 _items.RemoveAll(i => i.Id == deleted.MessageId);
                 if (SelectedId == deleted.MessageId) { ClearSelection(); ConfirmingDelete = false; }
@@ -211,16 +247,33 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         if (Selected?.Summary.Id == id) Selected.Summary.IsRead = isRead;
     }
 
-    // New mail joins the top of the list; pages already loaded below stay where they are.
+    // New mail joins the top of the list; pages already loaded below stay where they are. One read
+    // covers every capture told so far; if more arrived than a read may hold, the list restarts from
+    // the newest page (with "Load older" below it) rather than show a hole.
     private async Task MergeNewestAsync()
     {
         var version = _queryVersion;
-        var page = await reader.ListAsync(EnvironmentFilter, ShownSearch, after: null, PageSize);
+        var pageSize = Math.Clamp(_capturesToMerge + 1, PageSize, MessageStore.MaxPageSize);
+        _capturesToMerge = 0;
+        var page = await reader.ListAsync(EnvironmentFilter, ShownSearch, after: null, pageSize);
         if (version != _queryVersion) return;
         var known = _items.Select(i => i.Id).ToHashSet();
+        if (_items.Count == 0 || (page.Next is not null && !page.Items.Any(i => known.Contains(i.Id))))
+        {
+            _items = [.. page.Items];
+            Next = page.Next;
+            return;
+        }
         var fresh = page.Items.Where(i => !known.Contains(i.Id)).ToList();
         if (fresh.Count == 0) return;
+        var rowsBefore = _items.Count;
         _items = [.. fresh.Concat(_items).OrderByDescending(i => i.ReceivedUtc).ThenByDescending(i => i.Id)];
+        var keep = Math.Max(MaxLiveRows, rowsBefore);
+        if (_items.Count > keep)
+        {
+            _items.RemoveRange(keep, _items.Count - keep);
+            Next = new MessageCursor(_items[^1].ReceivedUtc, _items[^1].Id);
+        }
     }
 
     // Many rows changed (a purge): read again as many rows as are loaded, and keep the selection if it is still there.

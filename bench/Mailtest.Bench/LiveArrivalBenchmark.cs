@@ -13,13 +13,24 @@ namespace Mailtest.Bench;
 /// <summary>
 /// Live arrival: the time from a message's <c>250</c> (as the sending client receives it) to its
 /// Server-Sent Event (read by an API client with an environment token) and to its row in an inbox
-/// open in Chromium (the Blazor page, signed in as the organization's owner; a MutationObserver notes when the row
-/// appears). Probe messages, one at a time, first on an idle server, then while other connections
-/// send realistic mail back to back. All clocks are this machine's wall clock.
+/// open in Chromium on that environment (the Blazor page, signed in as the organization's owner; a
+/// MutationObserver notes when the row appears). Probe messages, one at a time, first on an idle
+/// server, then while other connections send realistic mail back to back into the same environment,
+/// then into another environment of the same organization. All clocks are this machine's wall clock.
 /// </summary>
+/// <remarks>
+/// When the load goes to the probe's own environment, the newest rows change faster than anyone can
+/// read them, and a probe may be pushed below the rows drawn before a render shows it. So besides the
+/// rows drawn, each probe's "inbox current" time is measured: from its 250 until the list shows it or
+/// any newer message (message ids are version 7 GUIDs, which begin with their creation time in ms).
+/// </remarks>
 public static class LiveArrivalBenchmark
 {
-    public sealed record Phase(string Name, int Probes, int Missed, double[] SseMs, double[] RowMs, double LoadPerSecond);
+    /// <param name="SseMs">From the 250 to the SSE event, for the probes whose event came.</param>
+    /// <param name="RowMs">From the 250 to the row drawn, for the probes whose row was drawn.</param>
+    /// <param name="CurrentMs">From the 250 until the list showed the probe or newer mail.</param>
+    public sealed record Phase(string Name, int Probes, int SseMissed, int RowsNotDrawn, int NeverCurrent, double[] SseMs, double[] RowMs, double[] CurrentMs,
+        double LoadPerSecond, string LoadAverage);
 
     private const string ProbePrefix = "Live probe ";
     private const string MemberPassword = "bench password for the inbox";
@@ -33,6 +44,10 @@ public static class LiveArrivalBenchmark
         var environmentId = (await server.AdminAsync("env", "create", project.GetProperty("id").GetString()!, "staging", "--kind", "staging")).GetProperty("id").GetString()!;
         var credential = await server.AdminAsync("credentials", "issue", environmentId);
         var (username, password) = (credential.GetProperty("username").GetString()!, credential.GetProperty("password").GetString()!);
+        // Another environment of the same organization, for load the open inbox does not show.
+        var otherId = (await server.AdminAsync("env", "create", project.GetProperty("id").GetString()!, "load", "--kind", "staging")).GetProperty("id").GetString()!;
+        var otherCredential = await server.AdminAsync("credentials", "issue", otherId);
+        var (otherUsername, otherPassword) = (otherCredential.GetProperty("username").GetString()!, otherCredential.GetProperty("password").GetString()!);
         const string email = "reader@bench.example";
         await server.AdminAsync("user", "create", email, "--password", MemberPassword);
         await server.AdminAsync("member", "add", organizationId, email, "--role", "owner");
@@ -40,6 +55,7 @@ public static class LiveArrivalBenchmark
 
         // SSE: an API client on the environment's event stream.
         var sseSeen = new ConcurrentDictionary<string, DateTime>();
+        var probeIds = new ConcurrentDictionary<string, string>();
         using var stopSse = new CancellationTokenSource();
         using var http = new HttpClient { BaseAddress = server.WebAddress, Timeout = Timeout.InfiniteTimeSpan };
         var ready = new TaskCompletionSource();
@@ -58,7 +74,10 @@ public static class LiveArrivalBenchmark
                 using var json = JsonDocument.Parse(item.Data);
                 if (json.RootElement.TryGetProperty("message", out var message) && message.TryGetProperty("subject", out var subject)
                     && subject.GetString() is { } text && text.StartsWith(ProbePrefix, StringComparison.Ordinal))
+                {
                     sseSeen.TryAdd(text, now);
+                    probeIds.TryAdd(text, message.GetProperty("id").GetString()!);
+                }
             }
         });
         await ready.Task.WaitAsync(TimeSpan.FromSeconds(30));
@@ -78,15 +97,25 @@ public static class LiveArrivalBenchmark
         await page.Locator("#password").FillAsync(MemberPassword);
         await page.Locator("button[type=submit]").ClickAsync();
         await page.Locator("#inbox[data-interactive=true]").WaitForAsync(new() { Timeout = 60_000 });
+        // The inbox shows the probe's environment only (as a reader watching one environment would).
+        await page.Locator("#inbox-environment").SelectOptionAsync(environmentId);
         await page.EvaluateAsync($$"""
             () => {
                 window.probeRows = {};
+                window.newestShown = []; // [when, creation ms of the newest row drawn], each time it moves on
                 const note = () => {
                     const now = performance.timeOrigin + performance.now();
                     for (const subject of document.querySelectorAll('.inbox-message__subject')) {
                         const text = subject.textContent;
                         if (text.startsWith('{{ProbePrefix}}') && !(text in window.probeRows)) window.probeRows[text] = now;
                     }
+                    let newest = 0;
+                    for (const row of document.querySelectorAll('.inbox-message[data-message-id]')) {
+                        const id = row.getAttribute('data-message-id');
+                        newest = Math.max(newest, parseInt(id.slice(0, 8) + id.slice(9, 13), 16));
+                    }
+                    const last = window.newestShown.length ? window.newestShown[window.newestShown.length - 1][1] : 0;
+                    if (newest > last) window.newestShown.push([now, newest]);
                 };
                 new MutationObserver(note).observe(document.body, { childList: true, subtree: true, characterData: true });
             }
@@ -94,13 +123,18 @@ public static class LiveArrivalBenchmark
 
         var phases = new List<Phase>();
         var probeNumber = 0;
-        foreach (var (name, connections) in new[] { ("idle", 0), ($"{loadConnections} connections sending", loadConnections) })
+        var loadMessages = IngestBodies.Pool(IngestBodies.Realistic, 200);
+        foreach (var (name, connections, loadUsername, loadPassword) in new[]
         {
-            using var stopLoad = new CancellationTokenSource();
-            var loadMessages = IngestBodies.Pool(IngestBodies.Realistic, 200);
+            ("idle", 0, username, password),
+            ($"{loadConnections} connections into the same environment", loadConnections, username, password),
+            ($"{loadConnections} connections into another environment of the organization", loadConnections, otherUsername, otherPassword),
+        })
+        {
+            var loadAverageBefore = LoadAverage();
             var load = connections == 0
                 ? Task.FromResult<IngestBenchmark.Result?>(null)
-                : RunLoadAsync(server, username, password, loadMessages, connections, duration + TimeSpan.FromSeconds(4));
+                : RunLoadAsync(server, loadUsername, loadPassword, loadMessages, connections, duration + TimeSpan.FromSeconds(4));
             if (connections > 0) await Task.Delay(TimeSpan.FromSeconds(2)); // the load is running before the first probe
 
             var sent = new List<(string Subject, DateTime Acknowledged)>();
@@ -122,20 +156,28 @@ public static class LiveArrivalBenchmark
             var loadResult = await load;
 
             var rows = await page.EvaluateAsync<Dictionary<string, double>>("() => window.probeRows");
+            var newestShown = await page.EvaluateAsync<double[][]>("() => window.newestShown");
             Console.Error.WriteLine($"[{name}] the inbox shows {await page.Locator(".inbox-message").CountAsync()} rows, the first: " +
                 $"{(await page.Locator(".inbox-message__subject").CountAsync() > 0 ? await page.Locator(".inbox-message__subject").First.TextContentAsync() : "none")}; {page.Url}");
             var sseMs = new List<double>();
             var rowMs = new List<double>();
-            var missed = 0;
+            var currentMs = new List<double>();
+            var (sseMissed, rowsNotDrawn, neverCurrent) = (0, 0, 0);
             foreach (var (subject, acknowledged) in sent)
             {
                 var acknowledgedMs = (acknowledged - DateTime.UnixEpoch).TotalMilliseconds;
                 if (sseSeen.TryGetValue(subject, out var sseAt)) sseMs.Add((sseAt - acknowledged).TotalMilliseconds);
-                else missed++;
+                else sseMissed++;
                 if (rows.TryGetValue(subject, out var rowAt)) rowMs.Add(rowAt - acknowledgedMs);
-                else missed++;
+                else rowsNotDrawn++;
+                // The first moment the list drew this probe or anything created after it.
+                var created = probeIds.TryGetValue(subject, out var id) ? CreatedMs(id) : double.MaxValue;
+                var caughtUp = newestShown.FirstOrDefault(shown => shown[1] >= created);
+                if (caughtUp is not null) currentMs.Add(caughtUp[0] - acknowledgedMs);
+                else neverCurrent++;
             }
-            phases.Add(new Phase(name, sent.Count, missed, [.. sseMs.Order()], [.. rowMs.Order()], loadResult?.PerSecond ?? 0));
+            phases.Add(new Phase(name, sent.Count, sseMissed, rowsNotDrawn, neverCurrent, [.. sseMs.Order()], [.. rowMs.Order()], [.. currentMs.Order()],
+                loadResult?.PerSecond ?? 0, $"{loadAverageBefore}–{LoadAverage()}"));
         }
         await stopSse.CancelAsync();
         try { await sse; } catch (OperationCanceledException) { }
@@ -155,4 +197,10 @@ public static class LiveArrivalBenchmark
     }
 
     public static double Percentile(double[] sorted, double p) => IngestBenchmark.Percentile(sorted, p);
+
+    /// <summary>The creation time (Unix ms) a version 7 GUID begins with.</summary>
+    private static double CreatedMs(string id) => Convert.ToInt64(id[..8] + id[9..13], 16);
+
+    /// <summary>This machine's one-minute load average, as uptime shows it.</summary>
+    private static string LoadAverage() => File.ReadAllText("/proc/loadavg").Split(' ')[0];
 }

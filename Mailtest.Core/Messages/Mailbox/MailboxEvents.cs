@@ -26,7 +26,6 @@ public sealed class MailboxEvents : IDisposable
     private readonly TimeProvider _clock;
     private readonly ILogger<MailboxEvents> _logger;
     private readonly IDisposable _subscription;
-    private readonly Channel<MessageEvent> _incoming = Channel.CreateUnbounded<MessageEvent>(new UnboundedChannelOptions { SingleReader = true });
     private readonly Lock _gate = new();
     private readonly Dictionary<Guid, Kept> _kept = [];
     private readonly long _firstId;
@@ -38,8 +37,8 @@ public sealed class MailboxEvents : IDisposable
         _clock = clock;
         _logger = logger;
         _firstId = _lastId = clock.GetUtcNow().ToUnixTimeMilliseconds() * 1000;
-        _ = Task.Run(NumberAsync);
-        _subscription = events.SubscribeToAll((e, _) => { _incoming.Writer.TryWrite(e); return Task.CompletedTask; });
+        // Numbered on the subscription's own delivery loop (one event at a time, in publish order): no second queue to wait in.
+        _subscription = events.SubscribeToAll(NumberAsync);
     }
 
     /// <summary>
@@ -72,31 +71,28 @@ public sealed class MailboxEvents : IDisposable
             if (_kept.TryGetValue(environmentId, out var kept)) kept.Listeners.Remove(listener);
     }
 
-    /// <summary>The one loop that numbers events, in the order they were published.</summary>
-    private async Task NumberAsync()
+    /// <summary>Numbers each event, in the order they were published, and hands it to the environment's open streams.</summary>
+    private async Task NumberAsync(MessageEvent messageEvent, CancellationToken cancellationToken)
     {
-        await foreach (var messageEvent in _incoming.Reader.ReadAllAsync())
+        try
         {
-            try
+            var described = await DescribeAsync(messageEvent, cancellationToken);
+            lock (_gate)
             {
-                var described = await DescribeAsync(messageEvent);
-                lock (_gate)
-                {
-                    var numbered = described with { Id = ++_lastId };
-                    if (!_kept.TryGetValue(numbered.EnvironmentId, out var kept)) _kept[numbered.EnvironmentId] = kept = new Kept();
-                    kept.Events.Enqueue(numbered);
-                    Trim(kept);
-                    foreach (var listener in kept.Listeners) listener.TryWrite(numbered);
-                }
+                var numbered = described with { Id = ++_lastId };
+                if (!_kept.TryGetValue(numbered.EnvironmentId, out var kept)) _kept[numbered.EnvironmentId] = kept = new Kept();
+                kept.Events.Enqueue(numbered);
+                Trim(kept);
+                foreach (var listener in kept.Listeners) listener.TryWrite(numbered);
             }
-            catch (Exception error)
-            {
-                _logger.LogError(error, "A mailbox event for environment {EnvironmentId} could not be delivered to API streams.", messageEvent.EnvironmentId);
-            }
+        }
+        catch (Exception error) when (!cancellationToken.IsCancellationRequested)
+        {
+            _logger.LogError(error, "A mailbox event for environment {EnvironmentId} could not be delivered to API streams.", messageEvent.EnvironmentId);
         }
     }
 
-    private async Task<MailboxEvent> DescribeAsync(MessageEvent messageEvent)
+    private async Task<MailboxEvent> DescribeAsync(MessageEvent messageEvent, CancellationToken cancellationToken)
     {
         var now = _clock.GetUtcNow().UtcDateTime;
         switch (messageEvent)
@@ -105,11 +101,11 @@ public sealed class MailboxEvents : IDisposable
                 // Carried by the event: no read per message (at hundreds a second, one read each held the stream back by seconds).
                 return new MailboxEvent(0, "captured", captured.EnvironmentId, now, captured.MessageId, stored, stored.IsRead);
             case MessageCaptured captured:
-                await using (var db = await _dbFactory.CreateDbContextAsync())
+                await using (var db = await _dbFactory.CreateDbContextAsync(cancellationToken))
                 {
                     var summary = await db.Messages.AsNoTracking().Where(m => m.Id == captured.MessageId)
                         .Select(m => new MessageListItem(m.Id, m.EnvironmentId, m.ReceivedUtc, m.EnvelopeFrom, m.EnvelopeTo, m.From, m.To, m.Subject, m.AttachmentCount, m.IsRead, m.Size, m.Tags))
-                        .SingleOrDefaultAsync();
+                        .SingleOrDefaultAsync(cancellationToken);
                     return new MailboxEvent(0, "captured", captured.EnvironmentId, now, captured.MessageId, summary, summary?.IsRead);
                 }
             case MessageDeleted deleted:
@@ -131,7 +127,6 @@ public sealed class MailboxEvents : IDisposable
     public void Dispose()
     {
         _subscription.Dispose();
-        _incoming.Writer.TryComplete();
     }
 
     private sealed class Kept
