@@ -33,6 +33,9 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
             await db.Database.OpenConnectionAsync(cancellationToken);
             SearchTrigrams.AddSqlFunction((SqliteConnection)db.Database.GetDbConnection());
         }
+        // No command timeout: a migration may build an index over every message (minutes at a million;
+        // cancelled at the default 30 s, it would roll back and stop Mailtest from starting).
+        db.Database.SetCommandTimeout(0);
         await db.Database.MigrateAsync(cancellationToken);
         await UseIncrementalVacuumAsync(db, cancellationToken);
         // SQLite has just created mailtest.db, -wal and -shm with the process umask: make them owner-only.

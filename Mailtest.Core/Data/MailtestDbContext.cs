@@ -1,3 +1,4 @@
+using Mailtest.Core.Messages;
 using Microsoft.EntityFrameworkCore;
 using Microsoft.EntityFrameworkCore.Storage.ValueConversion;
 
@@ -34,4 +35,11 @@ public sealed class SqliteMailtestDbContext(DbContextOptions<SqliteMailtestDbCon
     : MailtestDbContext(options);
 
 public sealed class PostgresMailtestDbContext(DbContextOptions<PostgresMailtestDbContext> options)
-    : MailtestDbContext(options);
+    : MailtestDbContext(options)
+{
+    protected override void OnModelCreating(ModelBuilder modelBuilder)
+    {
+        base.OnModelCreating(modelBuilder);
+        MessageSearchEntryConfiguration.ConfigurePostgres(modelBuilder.Entity<MessageSearchEntry>());
+    }
+}

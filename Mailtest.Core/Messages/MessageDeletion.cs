@@ -91,7 +91,7 @@ public sealed class MessageDeletion(
         IQueryable<CapturedMessage> InEnvironment(IQueryable<CapturedMessage> messages) => messages.Where(m => m.EnvironmentId == environmentId);
         if (string.IsNullOrWhiteSpace(search)) return InEnvironment(db.Messages.AsNoTracking());
         // Null: a word the index finds nowhere, so nothing matches.
-        return await MessageSearchFilter.ApplyAsync(db, InEnvironment, SearchQuery.Parse(search), cancellationToken)
+        return await MessageSearchFilter.ApplyAsync(db, [environmentId], null, SearchQuery.Parse(search), cancellationToken)
             ?? db.Messages.AsNoTracking().Where(m => false);
     }
 

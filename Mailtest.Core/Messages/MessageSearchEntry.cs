@@ -26,4 +26,16 @@ internal sealed class MessageSearchEntryConfiguration : IEntityTypeConfiguration
         b.HasIndex(e => e.MessageId).IsUnique();
         b.HasOne<CapturedMessage>().WithOne().HasForeignKey<MessageSearchEntry>(e => e.MessageId).OnDelete(DeleteBehavior.Cascade);
     }
+
+    /// <summary>
+    /// PostgreSQL only: the message's environment, copied onto its search entry (a shadow property,
+    /// <see cref="EnvironmentId"/>) so that the trigram index is asked within the environments searched:
+    /// one GIN index over (EnvironmentId, Text) through btree_gin (SearchEntryEnvironment migration).
+    /// A word found in thousands of messages elsewhere then costs nothing here. SQLite's FTS5 table
+    /// cannot hold it; its candidates are looked up in the environment by id instead.
+    /// </summary>
+    internal static void ConfigurePostgres(EntityTypeBuilder<MessageSearchEntry> b) => b.Property<Guid>(EnvironmentId);
+
+    /// <summary>The name of the PostgreSQL-only shadow property (see <see cref="ConfigurePostgres"/>).</summary>
+    internal const string EnvironmentId = "EnvironmentId";
 }

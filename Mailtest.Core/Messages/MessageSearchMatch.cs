@@ -10,7 +10,7 @@ public sealed record SearchCandidate(
 /// A <see cref="SearchQuery"/> evaluated against one message in memory, with the meaning
 /// <see cref="MessageSearchFilter"/> gives it in the database (case-insensitive substrings, every term
 /// must hold). Wait-for-message uses it on a message the moment it is stored, because the full-text
-/// index is brought up to date a fraction of a second after the commit; SearchMatchAgreementTests
+/// index is brought up to date a fraction of a second after the commit; SearchMatchAgreementContract
 /// holds the two to the same answers.
 /// </summary>
 public static class MessageSearchMatch

@@ -18,21 +18,10 @@ public sealed class MessageStore(IDbContextFactory<MailtestDbContext> dbFactory,
         var environmentIds = query.EnvironmentIds.ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
 
-        IQueryable<CapturedMessage> Scope(IQueryable<CapturedMessage> messages)
-        {
-            // One environment (the usual inbox): equality, so PostgreSQL walks the (environment, time)
-            // index newest first; `= ANY(array)` cannot give that order and sorts the whole environment.
-            if (environmentIds.Count == 1)
-            {
-                var environmentId = environmentIds[0];
-                messages = messages.Where(m => m.EnvironmentId == environmentId);
-            }
-            else messages = messages.Where(m => environmentIds.Contains(m.EnvironmentId));
-            if (query.After is { } after)
-                messages = messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0));
-            return messages;
-        }
-        var messages = await MessageSearchFilter.ApplyAsync(db, Scope, SearchQuery.Parse(query.Search), cancellationToken);
+        Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>>? afterCursor = query.After is { } after
+            ? messages => messages.Where(m => m.ReceivedUtc < after.ReceivedUtc || (m.ReceivedUtc == after.ReceivedUtc && m.Id.CompareTo(after.Id) < 0))
+            : null;
+        var messages = await MessageSearchFilter.ApplyAsync(db, environmentIds, afterCursor, SearchQuery.Parse(query.Search), cancellationToken);
         if (messages is null) return new MessagePage([], null);
 
         var items = await messages

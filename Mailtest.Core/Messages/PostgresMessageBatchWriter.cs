@@ -58,8 +58,8 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
                 summaries.Select(m => m.ReplyTo).ToArray(), summaries.Select(m => m.Subject).ToArray(), summaries.Select(m => m.MessageIdHeader).ToArray(),
                 summaries.Select(m => m.Size).ToArray(), summaries.Select(m => m.AttachmentCount).ToArray(), summaries.Select(m => m.IsRead).ToArray(), summaries.Select(m => m.Tags).ToArray()));
             write.BatchCommands.Add(Command("""
-                INSERT INTO "MessageSearchEntries" ("MessageId", "Text") SELECT * FROM unnest($1::uuid[], $2::text[])
-                """, summaries.Select(m => m.Id).ToArray(), batch.Select(p => p.SearchText).ToArray()));
+                INSERT INTO "MessageSearchEntries" ("MessageId", "EnvironmentId", "Text") SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::text[])
+                """, summaries.Select(m => m.Id).ToArray(), summaries.Select(m => m.EnvironmentId).ToArray(), batch.Select(p => p.SearchText).ToArray()));
             if (attachments.Length > 0)
                 write.BatchCommands.Add(Command("""
                     INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")

@@ -8,16 +8,16 @@ namespace Mailtest.Tests.Messages;
 
 /// <summary>
 /// Wait-for-message judges a just-stored message in memory (<see cref="MessageSearchMatch"/>); lists
-/// judge it in the database (<see cref="MessageSearchFilter"/>). Both must give the same answers.
+/// judge it in the database (<see cref="MessageSearchFilter"/>). Both must give the same answers, on
+/// each provider (see the two classes at the end).
 /// </summary>
-[TestCategory(Needs.Unit)]
-public sealed class SearchMatchAgreementTests
+public abstract class SearchMatchAgreementContract(CoreServices core)
 {
     public static TheoryData<string> Queries =>
     [
         "invoice", "INVOICE", "\"order 42\"", "from:shop", "from:odoo@shop.example", "to:bob", "to:carol", "subject:welcome",
         "-subject:welcome", "is:unread", "is:read", "has:attachment", "-has:attachment", "after:2000-01-01", "before:2000-01-01",
-        "parcel-7q4z", "from:shop -to:bob", "is:starred", "100%", "a_b",
+        "parcel-7q4z", "from:shop -to:bob", "is:starred", "100%", "a_b", "to:BOB@EXAMPLE", "SUBJECT:inv/42", "-from:NEWS",
         "tag:orders", "tag:ORDERS", "-tag:orders", "tag:\"two words\"", "tag:order", "tag:seed -tag:orders", "tag:seed tag:orders", "tag:!!",
     ];
 
@@ -26,7 +26,6 @@ public sealed class SearchMatchAgreementTests
     public async Task The_in_memory_match_agrees_with_the_database_search(string query)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
         var environment = await core.CreateEnvironmentAsync();
         await core.IngestAsync(environment, "X-Tags: Orders, two  words\r\n" + SampleMail.Plain("Welcome Alice", "Your invoice is attached"), "shop@example.com", "alice@example.com");
         await core.IngestAsync(environment, "X-Tags: seed\r\n" + SampleMail.Plain("Order 42 shipped", "parcel-7Q4Z is on its way", to: "Bob <bob@example.com>"), "shop@example.com", "bob@example.com");
@@ -51,20 +50,28 @@ public sealed class SearchMatchAgreementTests
     }
 }
 
+[TestCategory(Needs.Unit)]
+public sealed class SqliteSearchMatchAgreementTests(SqliteCore fixture) : SearchMatchAgreementContract(fixture.Core), IClassFixture<SqliteCore>;
+
+[TestCategory(Needs.Postgres)]
+public sealed class PostgresSearchMatchAgreementTests(PostgresCore fixture) : SearchMatchAgreementContract(fixture.Core), IClassFixture<PostgresCore>;
+
 /// <summary>
 /// A word found in thousands of messages of another environment (past the point where the index's
 /// matches stop driving the query) and in none or few of this environment's thousand newest: it is
 /// answered from the index's candidates in this environment. Absent here gives an empty page, present
-/// here exactly the messages that hold it, and its negation the others.
+/// here exactly the messages that hold it, and its negation the others. On each provider.
 /// </summary>
-[TestCategory(Needs.Unit)]
-public sealed class SearchCommonElsewhereTests
+[TestCategory(Needs.Postgres)]
+public sealed class SearchCommonElsewhereTests(PostgresServer postgres)
 {
-    [Fact]
-    public async Task A_word_common_in_another_environment_finds_exactly_this_environments_messages_that_hold_it()
+    [Theory]
+    [InlineData(DatabaseProvider.Sqlite)]
+    [InlineData(DatabaseProvider.Postgres)]
+    public async Task A_word_common_in_another_environment_finds_exactly_this_environments_messages_that_hold_it(DatabaseProvider provider)
     {
         var ct = TestContext.Current.CancellationToken;
-        await using var core = await CoreServices.StartAsync(DatabaseProvider.Sqlite);
+        await using var core = await CoreServices.StartAsync(provider, postgres);
         var here = await core.CreateEnvironmentAsync(name: "here");
         var elsewhere = await core.CreateEnvironmentAsync(name: "elsewhere");
         await IngestManyAsync(core, elsewhere, 2_100, i => SampleMail.Plain($"Bulk {i}", $"Your quarterlyreport number {i}"));
@@ -89,9 +96,10 @@ public sealed class SearchCommonElsewhereTests
         Assert.All(both.Skip(1), m => Assert.Equal(elsewhere.Id, m.EnvironmentId));
     }
 
-    private static async Task IngestManyAsync(CoreServices core, Mailtest.Core.Tenancy.ProjectEnvironment environment, int count, Func<int, string> mail)
+    internal static async Task IngestManyAsync(CoreServices core, Mailtest.Core.Tenancy.ProjectEnvironment environment, int count, Func<int, string> mail,
+        string envelopeTo = "x@example.com")
     {
         for (var start = 0; start < count; start += 100)
-            await Task.WhenAll(Enumerable.Range(start, Math.Min(100, count - start)).Select(i => core.IngestAsync(environment, mail(i), "bulk@example.com", "x@example.com")));
+            await Task.WhenAll(Enumerable.Range(start, Math.Min(100, count - start)).Select(i => core.IngestAsync(environment, mail(i), "bulk@example.com", envelopeTo)));
     }
 }

@@ -34,7 +34,7 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         var total = await messages.CountAsync(cancellationToken);
         var unread = await messages.CountAsync(m => !m.IsRead, cancellationToken);
         var matched = search is null ? null
-            : await MessageSearchFilter.ApplyAsync(db, m => m.Where(x => x.EnvironmentId == environmentId), SearchQuery.Parse(search), cancellationToken);
+            : await MessageSearchFilter.ApplyAsync(db, [environmentId], null, SearchQuery.Parse(search), cancellationToken);
         var matching = search is null ? total : matched is null ? 0 : await matched.CountAsync(cancellationToken);
         return new MailboxPage(page.Items, page.Next, total, unread, matching);
     }

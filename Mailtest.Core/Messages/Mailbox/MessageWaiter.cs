@@ -89,7 +89,7 @@ public sealed class MessageWaiter : IDisposable
         if (recent.OrderByDescending(c => c.Item.ReceivedUtc).ThenByDescending(c => c.Item.Id).FirstOrDefault(c => query.Matches(c.Candidate)) is { } fresh)
             return fresh.Item;
 
-        var older = await MessageSearchFilter.ApplyAsync(db, m => m.Where(x => x.EnvironmentId == environmentId && x.ReceivedUtc > since), query, cancellationToken);
+        var older = await MessageSearchFilter.ApplyAsync(db, [environmentId], m => m.Where(x => x.ReceivedUtc > since), query, cancellationToken);
         if (older is null) return null;
         return await older.OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Select(ToItem).FirstOrDefaultAsync(cancellationToken);
     }
