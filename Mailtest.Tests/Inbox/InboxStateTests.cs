@@ -169,6 +169,7 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         var token = Guid.NewGuid().ToString("N")[..8];
         var wanted = (await IngestAsync(staging, 1, $"Invoice {token}"))[0];
         await IngestAsync(staging, 2, $"Invoice {token[..4]}");
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync(); // free text finds mail once indexed
         using var tab = await OpenAsync(owner, live: false);
         var text = $"invoice {token}";
 
@@ -196,6 +197,7 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         var token = Guid.NewGuid().ToString("N")[..8];
         var older = (await IngestAsync(staging, 1, $"Older {token}"))[0];
         var newer = (await IngestAsync(staging, 1, $"Newer {token}"))[0];
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync(); // free text finds mail once indexed
         using var tab = await OpenAsync(owner, live: false);
 
         tab.State.Search = $"older {token}";
