@@ -258,6 +258,13 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
         var page = await reader.ListAsync(EnvironmentFilter, ShownSearch, after: null, pageSize);
         if (version != _queryVersion) return;
         var known = _items.Select(i => i.Id).ToHashSet();
+        if (_items.Count > 0 && page.Next is not null && !page.Items.Any(i => known.Contains(i.Id)) && pageSize < MessageStore.MaxPageSize)
+        {
+            // Mail committed after the captures counted here may fill the read already: read once more,
+            // as much as a read may hold, before giving up the rows on screen.
+            page = await reader.ListAsync(EnvironmentFilter, ShownSearch, after: null, MessageStore.MaxPageSize);
+            if (version != _queryVersion) return;
+        }
         if (_items.Count == 0 || (page.Next is not null && !page.Items.Any(i => known.Contains(i.Id))))
         {
             _items = [.. page.Items];
