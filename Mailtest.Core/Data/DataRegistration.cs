@@ -79,9 +79,18 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
 
     private const long IncrementalVacuum = 2;
     // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-    private const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    internal const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
-    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData)
+    public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
+
+    // Microsoft.Data.Sqlite runs its async commands synchronously anyway: one path for both.
+    public override Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
+    {
+        Apply(connection);
+        return Task.CompletedTask;
+    }
+
+    private static void Apply(DbConnection connection)
     {
         if (connection is not SqliteConnection sqlite) return;
         using var command = sqlite.CreateCommand();
@@ -96,23 +105,6 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
         }
         command.CommandText = EveryConnection;
         command.ExecuteNonQuery();
-    }
-
-    public override async Task ConnectionOpenedAsync(DbConnection connection, ConnectionEndEventData eventData, CancellationToken cancellationToken = default)
-    {
-        if (connection is not SqliteConnection sqlite) return;
-        await using var command = sqlite.CreateCommand();
-        if (MaySetAutoVacuum(sqlite))
-        {
-            command.CommandText = "PRAGMA auto_vacuum";
-            if (Convert.ToInt64(await command.ExecuteScalarAsync(cancellationToken), CultureInfo.InvariantCulture) != IncrementalVacuum)
-            {
-                command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL";
-                await command.ExecuteNonQueryAsync(cancellationToken);
-            }
-        }
-        command.CommandText = EveryConnection;
-        await command.ExecuteNonQueryAsync(cancellationToken);
     }
 
     /// <summary>

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Mailtest.Core.Data;
 using Microsoft.Data.Sqlite;
 
 namespace Mailtest.Core.Messages;
@@ -133,8 +134,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         connection.Open();
         using (var pragmas = connection.CreateCommand())
         {
-            // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-            pragmas.CommandText = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+            pragmas.CommandText = SqlitePragmas.EveryConnection; // the app's own connections' settings, durability included
             pragmas.ExecuteNonQuery();
         }
         // The index step's words: computed before the queue when there (taken, so each is used once), else from the stored text.
