@@ -94,11 +94,11 @@ public sealed class InboxPageTests : BunitContext, IClassFixture<SqliteCore>
         var page = Open(owner);
         Assert.Equal(InboxState.PageSize, Subjects(page).Count);
 
-        await page.Find("#inbox-load-more").ClickAsync(new());
+        // Find and click in one dispatch: a live event from the seeding may re-render in between.
+        await page.InvokeAsync(() => page.Find("#inbox-load-more").ClickAsync(new()));
         page.WaitForAssertion(() => Assert.Equal(InboxState.PageSize + 2, Subjects(page).Count));
-        var oldest = page.FindAll(".inbox-message")[^1];
-        Assert.Equal("true", oldest.GetAttribute("data-unread"));
-        await oldest.ClickAsync(new());
+        Assert.Equal("true", page.FindAll(".inbox-message")[^1].GetAttribute("data-unread"));
+        await page.InvokeAsync(() => page.FindAll(".inbox-message")[^1].ClickAsync(new()));
 
         page.WaitForAssertion(() => Assert.Equal("Order 000", page.Find(".inbox-preview__subject").TextContent));
         var rows = page.FindAll(".inbox-message");
