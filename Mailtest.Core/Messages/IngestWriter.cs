@@ -117,6 +117,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Wakes the index loop (a commit, or someone waiting for the index); one waiting wake-up stands for any number.</summary>
     private readonly Channel<bool> _indexWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Lazy<Task> _loops;
+    private volatile bool _stopping;
 
     // What the two loops share, under _searchLock.
     private readonly Lock _searchLock = new();
@@ -213,14 +214,16 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         }
         finally
         {
-            _indexWake.Writer.TryComplete(); // stopping: the index loop ends too (what is committed is indexed at the next start)
+            // Stopping: the index loop ends too, after its current step (what is committed is indexed at the next start).
+            _stopping = true;
+            _indexWake.Writer.TryComplete();
         }
     }
 
     private async Task IndexLoopAsync()
     {
         var more = true; // a crash may have left work: look at start
-        while (true)
+        while (!_stopping)
         {
             if (!more)
             {

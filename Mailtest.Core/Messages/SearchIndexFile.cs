@@ -57,7 +57,6 @@ public static class SearchIndexFile
         {
             logger.LogWarning(error, "The search index {Path} cannot be read; making it anew (it is rebuilt from the stored text in the background).", path);
         }
-        SqliteConnection.ClearPool(new SqliteConnection(OwnConnectionString(path)));
         foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
             File.Delete(file);
         CreateTables(path);
