@@ -81,6 +81,17 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>The index loop takes committed text once no more has been committed for this long.</summary>
     public static readonly TimeSpan IdleIndexDelay = TimeSpan.FromMilliseconds(20);
 
+    /// <summary>
+    /// Search lag the writer allows before it holds the next commit for the index: the index loop runs beside
+    /// the commits, and a body with many distinct trigrams (random words) costs more to index than to
+    /// commit, so without a bound the index would fall ever further behind under load. Held, the SMTP
+    /// sessions wait for their 250 a moment and leave the CPU to the index. Not while the index catches
+    /// up after a start (a rebuilt index file may take minutes; new mail is not held for it), nor while
+    /// its steps fail, and at most <see cref="MaxCommitHold"/> per commit.
+    /// </summary>
+    public static readonly TimeSpan MaxSearchLag = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan MaxCommitHold = TimeSpan.FromSeconds(1);
+
     /// <summary>With no commit to follow, the index loop still looks this often for deleted mail to take out of the index.</summary>
     public static readonly TimeSpan DeletionPollInterval = TimeSpan.FromSeconds(1);
 
@@ -116,8 +127,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>Wakes the index loop (a commit, or someone waiting for the index); one waiting wake-up stands for any number.</summary>
     private readonly Channel<bool> _indexWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    /// <summary>Tells a held commit loop that an index step has ended (see <see cref="MaxSearchLag"/>).</summary>
+    private readonly Channel<bool> _indexStepEnded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
     private readonly Lazy<Task> _loops;
     private volatile bool _stopping;
+    private volatile bool _indexFailing;
 
     // What the two loops share, under _searchLock.
     private readonly Lock _searchLock = new();
@@ -202,6 +216,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             while (await _queue.Reader.WaitToReadAsync())
             {
+                await UntilIndexKeepsUpAsync();
                 batch.Clear();
                 long bytes = 0;
                 while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
@@ -217,6 +232,25 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             // Stopping: the index loop ends too, after its current step (what is committed is indexed at the next start).
             _stopping = true;
             _indexWake.Writer.TryComplete();
+        }
+    }
+
+    /// <summary>Holds the next commit while the index lags more than <see cref="MaxSearchLag"/> (see there), until a step ends.</summary>
+    private async Task UntilIndexKeepsUpAsync()
+    {
+        var held = Stopwatch.GetTimestamp();
+        while (SearchLagMilliseconds > MaxSearchLag.TotalMilliseconds && Interlocked.Read(ref _searchableThroughCommit) >= 0 && !_indexFailing
+               && Stopwatch.GetElapsedTime(held) < MaxCommitHold)
+        {
+            using var timeout = new CancellationTokenSource(IndexDelay);
+            try
+            {
+                await _indexStepEnded.Reader.WaitToReadAsync(timeout.Token);
+                _indexStepEnded.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+            }
         }
     }
 
@@ -277,10 +311,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         catch (Exception error)
         {
             // Nothing is lost: the text is committed, and the next pass (or the next start) indexes it.
+            _indexFailing = true; // and ingest is not held for an index that does not move
             _logger.LogError(error, "Could not bring the search index up to date; retrying shortly.");
             await Task.Delay(IndexDelay);
             return true;
         }
+        _indexFailing = false;
+        _indexStepEnded.Writer.TryWrite(true);
         if (pass.Indexed >= maxRows || pass.Removed >= maxRows) return true;
         var searchable = new HashSet<(Guid OrganizationId, Guid EnvironmentId)>();
         lock (_searchLock)
