@@ -50,6 +50,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private readonly Dictionary<long, string> _indexTexts = [];
     private readonly Lock _indexTextsLock = new();
     private const int MaxIndexTexts = 20_000;
+    private const string PreparedWordsFunction = "mailtest_prepared_search_trigrams";
 
     public PreparedMessage BeforeQueue(PreparedMessage message) =>
         message with { SearchIndexText = SearchTrigrams.IndexText(message.SearchText) };
@@ -225,13 +226,14 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
                 setup.ExecuteNonQuery();
             }
         }
-        // The index step's words: computed before the queue when there (taken, so each is used once), else from the stored text.
-        connection.CreateFunction<long, string, string>(SearchTrigrams.SqlFunction, (entryId, text) =>
+        // The index step's words: computed before the queue when there (taken, so each is used once), else from
+        // the stored text. Two functions under coalesce, so the stored text (~10 KB) is read only when needed.
+        connection.CreateFunction<long, string?>(PreparedWordsFunction, entryId =>
         {
             lock (_indexTextsLock)
-                if (_indexTexts.Remove(entryId, out var computed)) return computed;
-            return SearchTrigrams.IndexText(text);
+                return _indexTexts.Remove(entryId, out var computed) ? computed : null;
         }, isDeterministic: false);
+        SearchTrigrams.AddSqlFunction(connection);
         _indexWaiting = connection.CreateCommand();
         _indexWaiting.CommandText = $"""
             SELECT EXISTS (SELECT 1 FROM main."SearchIndexDeletions")
@@ -254,7 +256,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
                 SELECT "Id" FROM main."MessageSearchEntries"
                 WHERE "Id" > (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress") ORDER BY "Id" LIMIT $max;
             INSERT INTO {Index}."MessageSearchIndex" (rowid, "Trigrams")
-                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Id", e."Text") FROM temp."PendingIndexRows" p CROSS JOIN main."MessageSearchEntries" e ON e."Id" = p."Id";
+                SELECT e."Id", coalesce({PreparedWordsFunction}(e."Id"), {SearchTrigrams.SqlFunction}(e."Text")) FROM temp."PendingIndexRows" p CROSS JOIN main."MessageSearchEntries" e ON e."Id" = p."Id";
             UPDATE {Index}."SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM temp."PendingIndexRows")
                 WHERE EXISTS (SELECT 1 FROM temp."PendingIndexRows");
             SELECT (SELECT count(*) FROM temp."PendingIndexRows"), (SELECT count(*) FROM temp."AppliedIndexDeletions"),
