@@ -26,6 +26,9 @@ internal interface IMessageBatchWriter : IAsyncDisposable
     /// committed index transaction stopped. Nothing to do: a pass of zeros, and nothing written.
     /// </summary>
     Task<IndexPass> IndexPendingAsync(int maxRows);
+
+    /// <summary>Merges the full-text index into the shape searches read fastest (after a large catch-up); called from the index loop.</summary>
+    Task OptimizeIndexAsync() => Task.CompletedTask;
 }
 
 /// <summary>What one index transaction did: rows added to the full-text index, rows removed from it.</summary>

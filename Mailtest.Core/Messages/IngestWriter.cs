@@ -257,6 +257,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private async Task IndexLoopAsync()
     {
         var more = true; // a crash may have left work: look at start
+        var catchingUp = true;
+        long caughtUpRows = 0;
         while (!_stopping)
         {
             if (!more)
@@ -271,7 +273,14 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                     woken = await WokenWithinAsync(Min(IdleIndexDelay, IndexDelay - waited));
                 if (woken is null) break;
             }
-            more = await IndexAsync(); // more left (catching up): the next step at once
+            (more, var indexed) = await IndexAsync(); // more left (catching up): the next step at once
+            if (!catchingUp) continue;
+            caughtUpRows += indexed;
+            if (more) continue;
+            catchingUp = false;
+            // A large catch-up at start (a rebuilt index file) leaves the index in many segments, and every
+            // search reads each of them: merged into one, once, while new mail waits a moment for its turn.
+            if (caughtUpRows >= OptimizeAfterCatchUpRows) await OptimizeIndexAsync();
         }
         // Stopping: whatever was committed is indexed at the next start.
     }
@@ -294,8 +303,22 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>One index step; true when more is left to do.</summary>
-    private async Task<bool> IndexAsync()
+    private const int OptimizeAfterCatchUpRows = 10_000;
+
+    private async Task OptimizeIndexAsync()
+    {
+        try
+        {
+            await _tables.OptimizeIndexAsync();
+        }
+        catch (Exception error)
+        {
+            _logger.LogWarning(error, "Could not merge the search index after catching up; searches read more segments until it merges itself.");
+        }
+    }
+
+    /// <summary>One index step: whether more is left to do, and how many rows it indexed.</summary>
+    private async Task<(bool More, int Indexed)> IndexAsync()
     {
         long commit, request;
         lock (_searchLock) (commit, request) = (_commitCount, _indexRequests); // the step's read sees at least these commits
@@ -314,11 +337,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             _indexFailing = true; // and ingest is not held for an index that does not move
             _logger.LogError(error, "Could not bring the search index up to date; retrying shortly.");
             await Task.Delay(IndexDelay);
-            return true;
+            return (true, 0);
         }
         _indexFailing = false;
         _indexStepEnded.Writer.TryWrite(true);
-        if (pass.Indexed >= maxRows || pass.Removed >= maxRows) return true;
+        if (pass.Indexed >= maxRows || pass.Removed >= maxRows) return (true, pass.Indexed);
         var searchable = new HashSet<(Guid OrganizationId, Guid EnvironmentId)>();
         lock (_searchLock)
         {
@@ -342,7 +365,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         // Lists showing a free-text search re-read now: the mail they were told of is searchable.
         foreach (var (organizationId, environmentId) in searchable)
             _events.Publish(new MessagesSearchable(organizationId, environmentId));
-        return false;
+        return (false, pass.Indexed);
     }
 
     private async Task CommitAsync(List<PendingWrite> batch)

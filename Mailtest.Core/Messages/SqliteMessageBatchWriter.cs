@@ -40,6 +40,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private SqliteCommand _indexWaiting = null!;
     private SqliteCommand _indexPending = null!;
     private SqliteCommand _clearAppliedDeletions = null!;
+    private SqliteCommand _optimizeIndex = null!;
 
     /// <summary>
     /// The index's words of committed search entries not indexed yet, by entry id, as computed before
@@ -116,6 +117,21 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             CloseIndex();
             throw;
         }
+    }
+
+    public Task OptimizeIndexAsync()
+    {
+        OpenIndex();
+        try
+        {
+            _optimizeIndex.ExecuteNonQuery();
+        }
+        catch
+        {
+            CloseIndex();
+            throw;
+        }
+        return Task.CompletedTask;
     }
 
     /// <summary>Words kept for entries the index has passed (indexed, or deleted before their turn) are not needed any more.</summary>
@@ -267,6 +283,9 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         _clearAppliedDeletions.CommandText = """
             DELETE FROM main."SearchIndexDeletions" WHERE "EntryId" IN (SELECT "EntryId" FROM temp."AppliedIndexDeletions")
             """;
+        _optimizeIndex = connection.CreateCommand();
+        _optimizeIndex.CommandText = $"""INSERT INTO {Index}."MessageSearchIndex" ("MessageSearchIndex") VALUES ('optimize')""";
+        _optimizeIndex.CommandTimeout = 0; // a million messages' index: seconds to minutes
         _indexConnection = connection;
         return connection;
     }

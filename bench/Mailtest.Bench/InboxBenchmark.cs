@@ -74,6 +74,9 @@ public static class InboxBenchmark
         var catchingUp = Stopwatch.StartNew();
         await app.Services.GetRequiredService<IngestWriter>().WaitUntilSearchableAsync();
         Console.Error.WriteLine($"Search index current {catchingUp.Elapsed.TotalSeconds:F1} s after the migration and seeding.");
+        // After a large catch-up the index loop merges the index once: not timed beside the queries either.
+        await app.Services.GetRequiredService<IngestWriter>().WaitUntilIndexCurrentAsync();
+        Console.Error.WriteLine($"Search index merged {catchingUp.Elapsed.TotalSeconds:F1} s after the migration and seeding.");
 
         var store = app.Services.GetRequiredService<IMessageStore>();
         IReadOnlyCollection<Guid> environments = [seeded.EnvironmentId];
