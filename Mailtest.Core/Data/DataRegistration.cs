@@ -1,3 +1,4 @@
+using Mailtest.Core.Messages;
 using Mailtest.Core.Security;
 using Microsoft.Data.Sqlite;
 using Microsoft.EntityFrameworkCore;
@@ -41,7 +42,7 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
             case DatabaseProvider.Sqlite:
                 PrivateDataDirectory.Secure(data.FullDirectory);
                 var sqlite = new DbContextOptionsBuilder<SqliteMailtestDbContext>()
-                    .UseSqlite(connectionString)
+                    .UseSqlite(SearchIndexFile.WithUriDataSource(connectionString))
                     .AddInterceptors(SqlitePragmas.Instance)
                     .Options;
                 _create = () => new SqliteMailtestDbContext(sqlite);
@@ -72,14 +73,17 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
     }
 }
 
-/// <summary>WAL (readers never wait for the writer), a busy timeout, and foreign keys on every connection.</summary>
+/// <summary>
+/// Every SQLite connection's setup, in one place: WAL (readers never wait for the writer), a busy
+/// timeout, foreign keys, and the search index file attached (<see cref="SearchIndexFile"/>).
+/// </summary>
 internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
     public static readonly SqlitePragmas Instance = new();
 
     private const long IncrementalVacuum = 2;
     // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-    internal const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    private const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
@@ -93,17 +97,33 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
     private static void Apply(DbConnection connection)
     {
         if (connection is not SqliteConnection sqlite) return;
-        using var command = sqlite.CreateCommand();
-        if (MaySetAutoVacuum(sqlite))
-        {
-            command.CommandText = "PRAGMA auto_vacuum";
-            if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) != IncrementalVacuum)
-            {
-                command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL";
-                command.ExecuteNonQuery();
-            }
-        }
+        var readOnly = new SqliteConnectionStringBuilder(sqlite.ConnectionString).Mode == SqliteOpenMode.ReadOnly;
+        if (!readOnly) UseIncrementalVacuum(sqlite);
+        // EF's existence check opens the file read-only: it reads no index (and the index file may not exist yet).
+        Prepare(sqlite, readOnly ? SearchIndexAccess.None : SearchIndexAccess.ReadOnly);
+    }
+
+    /// <summary>
+    /// The settings of <see cref="EveryConnection"/>, and the search index file attached as
+    /// <see cref="SearchIndexFile.Schema"/> (again after a pooled connection is reopened: only if it is not yet).
+    /// App connections attach it read-only: a write transaction (BEGIN IMMEDIATE) takes the write lock of
+    /// every database attached for writing, so a read-write attachment would make the app's writes, and
+    /// the ingest commits queued behind them, wait for the index step. Only the ingest writer's index
+    /// connection writes it (<see cref="SearchIndexAccess.ReadWrite"/>); its commit connection does not
+    /// attach it at all.
+    /// </summary>
+    internal static void Prepare(SqliteConnection connection, SearchIndexAccess searchIndex)
+    {
+        using var command = connection.CreateCommand();
         command.CommandText = EveryConnection;
+        command.ExecuteNonQuery();
+        if (searchIndex == SearchIndexAccess.None || connection.DataSource.Length == 0) return;
+        command.CommandText = $"""SELECT count(*) FROM pragma_database_list WHERE name = '{SearchIndexFile.Schema}'""";
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0) return;
+        var path = SearchIndexFile.PathFor(connection.DataSource);
+        command.CommandText = $"ATTACH DATABASE $path AS \"{SearchIndexFile.Schema}\"";
+        // Read-only needs a URI, which SQLite reads in ATTACH only on a connection opened by URI (WithUriDataSource).
+        command.Parameters.AddWithValue("$path", searchIndex == SearchIndexAccess.ReadOnly ? SearchIndexFile.Uri(path, readOnly: true) : path);
         command.ExecuteNonQuery();
     }
 
@@ -114,6 +134,22 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
     /// first (no lock) and set only where it is not yet: otherwise every read would open by queueing behind
     /// the ingest writer (seconds under load). EF's existence check opens the file read-only, where setting fails.
     /// </summary>
-    private static bool MaySetAutoVacuum(SqliteConnection connection) =>
-        new SqliteConnectionStringBuilder(connection.ConnectionString).Mode != SqliteOpenMode.ReadOnly;
+    private static void UseIncrementalVacuum(SqliteConnection sqlite)
+    {
+        using var command = sqlite.CreateCommand();
+        command.CommandText = "PRAGMA auto_vacuum";
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) != IncrementalVacuum)
+        {
+            command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL";
+            command.ExecuteNonQuery();
+        }
+    }
+}
+
+/// <summary>How a connection attaches the search index file (see <see cref="SqlitePragmas.Prepare"/>).</summary>
+internal enum SearchIndexAccess
+{
+    None,
+    ReadOnly,
+    ReadWrite,
 }

@@ -13,6 +13,9 @@ public sealed class DatabaseMigrator(IDbContextFactory<MailtestDbContext> factor
 {
     public async Task MigrateAsync(CancellationToken cancellationToken = default)
     {
+        // Before any connection attaches it: the search index file, made anew if missing or unreadable.
+        if (data.Value.Provider == DatabaseProvider.Sqlite && SearchIndexFile.DatabasePath(data.Value.EffectiveConnectionString) is { } databasePath)
+            SearchIndexFile.EnsureUsable(databasePath, logger);
         await using var db = await factory.CreateDbContextAsync(cancellationToken);
         var known = db.GetService<IMigrationsAssembly>().Migrations.Keys.ToHashSet();
         if (await db.Database.CanConnectAsync(cancellationToken))

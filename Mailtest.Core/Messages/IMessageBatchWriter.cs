@@ -3,7 +3,9 @@ namespace Mailtest.Core.Messages;
 /// <summary>
 /// The ingest hot path of one database provider, without EF Core: one transaction per batch of
 /// messages, and the deferred full-text indexing that follows commits. Only <see cref="IngestWriter"/>
-/// calls it, from its single loop, so implementations need no locking (except <see cref="BeforeQueue"/>).
+/// calls it: <see cref="WriteAsync"/> from its commit loop, <see cref="IndexPendingAsync"/> from its index
+/// loop, each one call at a time but the two at the same time (state they share needs a lock, as does
+/// <see cref="BeforeQueue"/>).
 /// </summary>
 internal interface IMessageBatchWriter : IAsyncDisposable
 {
@@ -18,10 +20,13 @@ internal interface IMessageBatchWriter : IAsyncDisposable
     Task WriteAsync(IReadOnlyList<PreparedMessage> batch);
 
     /// <summary>
-    /// Adds committed search text that the full-text index does not hold yet, oldest first, at most
-    /// <paramref name="maxRows"/> rows in one transaction. Returns the number of rows indexed (0: the
-    /// index is current). What to index next is read from the database, so a restart after a crash
-    /// picks up exactly where the last committed index transaction stopped.
+    /// Adds committed search text that the full-text index does not hold yet, oldest first, and removes
+    /// deleted messages from it, at most <paramref name="maxRows"/> rows of each in one transaction. What to
+    /// do next is read from the database, so a restart after a crash picks up exactly where the last
+    /// committed index transaction stopped. Nothing to do: a pass of zeros, and nothing written.
     /// </summary>
-    Task<int> IndexPendingAsync(int maxRows);
+    Task<IndexPass> IndexPendingAsync(int maxRows);
 }
+
+/// <summary>What one index transaction did: rows added to the full-text index, rows removed from it.</summary>
+internal readonly record struct IndexPass(int Indexed, int Removed);

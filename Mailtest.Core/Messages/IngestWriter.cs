@@ -57,15 +57,16 @@ public sealed class SealedContent
 
 /// <summary>
 /// The one writer of captured mail, and the one indexer. Concurrent SMTP sessions queue their
-/// messages on a channel; a single loop drains whatever is waiting into one transaction, so many
+/// messages on a channel; a single commit loop drains whatever is waiting into one transaction, so many
 /// sessions share each commit and SQLite's single writer is never fought over. Each caller is
 /// released only after the commit that holds its message (then, and only then, may SMTP answer 250).
 /// <para>
 /// Durable first, searchable a moment later: a commit holds the summary, the sealed raw message and
-/// the text to index; the full-text index is brought up to date afterwards by the same loop, in
-/// batches (maintaining it inside every commit was most of the server's CPU). It indexes once no mail
-/// has come for <see cref="IdleIndexDelay"/>, and under load at least every <see cref="IndexDelay"/>. What is committed but
-/// not yet indexed is found again after a crash (see <see cref="IMessageBatchWriter.IndexPendingAsync"/>).
+/// the text to index; the full-text index is brought up to date afterwards by a second loop, in
+/// batches, at the same time as the commits that follow (on SQLite the index is a file of its own,
+/// <see cref="SearchIndexFile"/>, so an index step holds up no commit). It indexes once no mail has been
+/// committed for <see cref="IdleIndexDelay"/>, and under load at least every <see cref="IndexDelay"/>. What is
+/// committed but not yet indexed is found again after a crash (see <see cref="IMessageBatchWriter.IndexPendingAsync"/>).
 /// </para>
 /// </summary>
 public sealed class IngestWriter : IAsyncDisposable, IDisposable
@@ -74,23 +75,38 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private const int MaxBatchMessages = 200;
     private const long MaxBatchBytes = 32L * 1024 * 1024;
 
-    /// <summary>Under load, committed text waits at most this long before the loop indexes it.</summary>
+    /// <summary>Under load, committed text waits at most this long before the index loop takes it.</summary>
     public static readonly TimeSpan IndexDelay = TimeSpan.FromMilliseconds(100);
 
-    /// <summary>Once no mail is waiting, committed text is indexed if no more mail comes within this long.</summary>
+    /// <summary>The index loop takes committed text once no more has been committed for this long.</summary>
     public static readonly TimeSpan IdleIndexDelay = TimeSpan.FromMilliseconds(20);
 
     /// <summary>
-    /// An index transaction aims at most at this long, so mail waiting behind it is not held up for long.
+    /// Search lag the writer allows before it holds the next commit for the index: the index loop runs beside
+    /// the commits, and a body with many distinct trigrams (random words) costs more to index than to
+    /// commit, so without a bound the index would fall ever further behind under load. Held, the SMTP
+    /// sessions wait for their 250 a moment and leave the CPU to the index. Not while the index catches
+    /// up after a start (a rebuilt index file may take minutes; new mail is not held for it), nor while
+    /// its steps fail, and at most <see cref="MaxCommitHold"/> per commit.
+    /// </summary>
+    public static readonly TimeSpan MaxSearchLag = TimeSpan.FromMilliseconds(300);
+    private static readonly TimeSpan MaxCommitHold = TimeSpan.FromSeconds(1);
+
+    /// <summary>With no commit to follow, the index loop still looks this often for deleted mail to take out of the index.</summary>
+    public static readonly TimeSpan DeletionPollInterval = TimeSpan.FromSeconds(1);
+
+    /// <summary>
+    /// An index transaction aims at most at this long, so that a wait for searchability or a stop is not
+    /// held up for long, and the main file's write-ahead log can be checkpointed past the step's read.
     /// Under load a step takes in everything committed since the last one (~100 ms of mail), well under
-    /// this; the bound matters when catching up after a start. Indexing costs from ~0.1 ms to ~2 ms a
-    /// message depending on how many distinct trigrams a body holds, so the number of rows per step
-    /// follows the measured cost.
+    /// this; the bound matters when catching up after a start (a rebuilt index file: every message).
+    /// Indexing costs from ~0.1 ms to ~2 ms a message depending on how many distinct trigrams a body
+    /// holds, so the number of rows per step follows the measured cost.
     /// </summary>
     private static readonly TimeSpan IndexStepTarget = TimeSpan.FromMilliseconds(500);
     private const int MinIndexRows = 20;
     private const int MaxIndexRows = 5_000;
-    private double _indexMillisecondsPerRow = 0.5;
+    private double _indexMillisecondsPerRow = 0.5; // the index loop's own
 
     /// <summary>The writer's meter: commits and messages per commit, readable live with
     /// <c>dotnet-counters monitor --counters Mailtest.Ingest -p PID</c> (the ingest benchmark does).</summary>
@@ -109,19 +125,26 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly OrganizationUsage _usage;
     private readonly ILogger<IngestWriter> _logger;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
-    private readonly Lazy<Task> _loop;
+    /// <summary>Wakes the index loop (a commit, or someone waiting for the index); one waiting wake-up stands for any number.</summary>
+    private readonly Channel<bool> _indexWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    /// <summary>Tells a held commit loop that an index step has ended (see <see cref="MaxSearchLag"/>).</summary>
+    private readonly Channel<bool> _indexStepEnded = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
+    private readonly Lazy<Task> _loops;
+    private volatile bool _stopping;
+    private volatile bool _indexFailing;
 
+    // What the two loops share, under _searchLock.
     private readonly Lock _searchLock = new();
-    private readonly HashSet<(Guid OrganizationId, Guid EnvironmentId)> _awaitingSearch = []; // touched by the writer loop only
-    private readonly List<(long Commit, TaskCompletionSource Searchable)> _searchWaiters = [];
     private long _commitCount;
+    /// <summary>Commits not yet searchable, oldest first: when they committed, and which environments they wrote to.</summary>
+    private readonly Queue<UnsearchableCommit> _unsearchableCommits = new();
     /// <summary>Everything committed up to this commit is searchable; -1 until the first catch-up after start.</summary>
     private long _searchableThroughCommit = -1;
-    /// <summary>Since when indexing is due (the oldest commit not yet indexed, or the end of the last partial step); null when the index is current.</summary>
-    private long? _unindexedSince = Stopwatch.GetTimestamp(); // a crash may have left work: look at start
-    /// <summary>Commits not yet searchable, oldest first, with when they committed (touched by the writer loop only).</summary>
-    private readonly Queue<(long Commit, long Timestamp)> _unsearchableCommits = new();
-    /// <summary>When the oldest commit not yet searchable committed; 0 when every commit is searchable.</summary>
+    private readonly List<(long Commit, TaskCompletionSource Searchable)> _searchWaiters = [];
+    /// <summary>Calls of <see cref="WaitUntilIndexCurrentAsync"/> so far, and those still waiting for a complete pass begun after them.</summary>
+    private long _indexRequests;
+    private readonly List<(long Request, TaskCompletionSource Current)> _indexWaiters = [];
+    /// <summary>When the oldest commit not yet searchable committed; 0 when every commit is searchable (read by the gauge).</summary>
     private long _oldestUnsearchableTimestamp;
 
     internal IngestWriter(IMessageBatchWriter tables, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
@@ -131,7 +154,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         _usage = usage;
         _logger = logger;
         // Started on first use (or by IngestWriterStartup when the app starts, to catch up the index).
-        _loop = new Lazy<Task>(() => Task.Run(RunAsync), LazyThreadSafetyMode.ExecutionAndPublication);
+        _loops = new Lazy<Task>(() => Task.WhenAll(Task.Run(CommitLoopAsync), Task.Run(IndexLoopAsync)), LazyThreadSafetyMode.ExecutionAndPublication);
         _measured = this;
     }
 
@@ -141,8 +164,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Number of transactions committed so far (for tests and diagnostics).</summary>
     public long CommitCount => Interlocked.Read(ref _commitCount);
 
-    /// <summary>Starts the loop without a message, so text committed before a crash is indexed.</summary>
-    public void Start() => _ = _loop.Value;
+    /// <summary>Starts the loops without a message, so text committed before a crash is indexed.</summary>
+    public void Start() => _ = _loops.Value;
 
     /// <summary>Completes when the transaction holding <paramref name="message"/> has committed.</summary>
     /// <remarks>Cancelling stops the wait, not the write: a queued message is still stored.</remarks>
@@ -164,22 +187,36 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         TaskCompletionSource searchable;
         lock (_searchLock)
         {
-            var commit = Interlocked.Read(ref _commitCount);
-            if (_searchableThroughCommit >= commit) return Task.CompletedTask;
+            if (_searchableThroughCommit >= _commitCount) return Task.CompletedTask;
             searchable = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
-            _searchWaiters.Add((commit, searchable));
+            _searchWaiters.Add((_commitCount, searchable));
         }
         Start();
         return searchable.Task.WaitAsync(cancellationToken);
     }
 
-    private async Task RunAsync()
+    /// <summary>
+    /// Completes after an index pass begun after this call has left nothing to do: what was committed
+    /// before the call is searchable, and what was deleted before it is out of the index too (deletions
+    /// otherwise leave the index within about <see cref="DeletionPollInterval"/>).
+    /// </summary>
+    public Task WaitUntilIndexCurrentAsync(CancellationToken cancellationToken = default)
+    {
+        var current = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_searchLock) _indexWaiters.Add((++_indexRequests, current));
+        _indexWake.Writer.TryWrite(true);
+        Start();
+        return current.Task.WaitAsync(cancellationToken);
+    }
+
+    private async Task CommitLoopAsync()
     {
         var batch = new List<PendingWrite>(MaxBatchMessages);
-        while (true)
+        try
         {
-            if (_queue.Reader.TryPeek(out _))
+            while (await _queue.Reader.WaitToReadAsync())
             {
+                await UntilIndexKeepsUpAsync();
                 batch.Clear();
                 long bytes = 0;
                 while (batch.Count < MaxBatchMessages && bytes < MaxBatchBytes && _queue.Reader.TryRead(out var next))
@@ -187,32 +224,69 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                     batch.Add(next);
                     bytes += next.Message.Content.Length;
                 }
-                await CommitAsync(batch);
-                if (_unindexedSince is { } since && Stopwatch.GetElapsedTime(since) >= IndexDelay)
-                    await IndexAsync();
-                continue;
+                if (batch.Count > 0) await CommitAsync(batch);
             }
-            // Idle: bring the index up to date, unless more mail comes within IdleIndexDelay. Between the
-            // commits of a busy stream the queue is empty for moments; indexing each time would index a
-            // commit's few messages per step, and per message a step of 8 costs about twice one of 400.
-            if (_unindexedSince is not null)
-            {
-                if (await MailArrivesWithinAsync(IdleIndexDelay)) continue;
-                await IndexAsync();
-                continue;
-            }
-            if (!await _queue.Reader.WaitToReadAsync()) break;
         }
-        // Stopping: whatever was committed is indexed now or at the next start.
+        finally
+        {
+            // Stopping: the index loop ends too, after its current step (what is committed is indexed at the next start).
+            _stopping = true;
+            _indexWake.Writer.TryComplete();
+        }
     }
 
-    /// <summary>True when mail is waiting within <paramref name="delay"/>; false when it is not, or the writer is stopping.</summary>
-    private async Task<bool> MailArrivesWithinAsync(TimeSpan delay)
+    /// <summary>Holds the next commit while the index lags more than <see cref="MaxSearchLag"/> (see there), until a step ends.</summary>
+    private async Task UntilIndexKeepsUpAsync()
+    {
+        var held = Stopwatch.GetTimestamp();
+        while (SearchLagMilliseconds > MaxSearchLag.TotalMilliseconds && Interlocked.Read(ref _searchableThroughCommit) >= 0 && !_indexFailing
+               && Stopwatch.GetElapsedTime(held) < MaxCommitHold)
+        {
+            using var timeout = new CancellationTokenSource(IndexDelay);
+            try
+            {
+                await _indexStepEnded.Reader.WaitToReadAsync(timeout.Token);
+                _indexStepEnded.Reader.TryRead(out _);
+            }
+            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
+            {
+            }
+        }
+    }
+
+    private async Task IndexLoopAsync()
+    {
+        var more = true; // a crash may have left work: look at start
+        while (!_stopping)
+        {
+            if (!more)
+            {
+                // Nothing known to do: wait for a commit, but look now and then for deletions anyway.
+                bool? woken = await WokenWithinAsync(DeletionPollInterval);
+                // Gather: a step once no commit has come for IdleIndexDelay, and at least every IndexDelay. Between
+                // the commits of a busy stream the queue is empty for moments; a step per commit would index a
+                // commit's few messages at a time, and per message a step of 8 costs about twice one of 400.
+                var since = Stopwatch.GetTimestamp();
+                while (woken == true && Stopwatch.GetElapsedTime(since) is var waited && waited < IndexDelay)
+                    woken = await WokenWithinAsync(Min(IdleIndexDelay, IndexDelay - waited));
+                if (woken is null) break;
+            }
+            more = await IndexAsync(); // more left (catching up): the next step at once
+        }
+        // Stopping: whatever was committed is indexed at the next start.
+    }
+
+    private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
+
+    /// <summary>True when woken within <paramref name="delay"/>, false when not, null when the writer is stopping.</summary>
+    private async Task<bool?> WokenWithinAsync(TimeSpan delay)
     {
         using var timeout = new CancellationTokenSource(delay);
         try
         {
-            return await _queue.Reader.WaitToReadAsync(timeout.Token);
+            if (!await _indexWake.Reader.WaitToReadAsync(timeout.Token)) return null;
+            _indexWake.Reader.TryRead(out _);
+            return true;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)
         {
@@ -220,47 +294,55 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         }
     }
 
-    private async Task IndexAsync()
+    /// <summary>One index step; true when more is left to do.</summary>
+    private async Task<bool> IndexAsync()
     {
-        var commit = Interlocked.Read(ref _commitCount);
+        long commit, request;
+        lock (_searchLock) (commit, request) = (_commitCount, _indexRequests); // the step's read sees at least these commits
         var maxRows = (int)Math.Clamp(IndexStepTarget.TotalMilliseconds / _indexMillisecondsPerRow, MinIndexRows, MaxIndexRows);
-        int indexed;
+        IndexPass pass;
         try
         {
             var started = Stopwatch.GetTimestamp();
-            indexed = await _tables.IndexPendingAsync(maxRows);
-            if (indexed > 0)
-                _indexMillisecondsPerRow = Math.Max(0.01, 0.5 * _indexMillisecondsPerRow + 0.5 * Stopwatch.GetElapsedTime(started).TotalMilliseconds / indexed);
+            pass = await _tables.IndexPendingAsync(maxRows);
+            if (pass.Indexed + pass.Removed > 0)
+                _indexMillisecondsPerRow = Math.Max(0.01, 0.5 * _indexMillisecondsPerRow + 0.5 * Stopwatch.GetElapsedTime(started).TotalMilliseconds / (pass.Indexed + pass.Removed));
         }
         catch (Exception error)
         {
             // Nothing is lost: the text is committed, and the next pass (or the next start) indexes it.
+            _indexFailing = true; // and ingest is not held for an index that does not move
             _logger.LogError(error, "Could not bring the search index up to date; retrying shortly.");
             await Task.Delay(IndexDelay);
-            return;
+            return true;
         }
-        if (indexed >= maxRows)
-        {
-            _unindexedSince = Stopwatch.GetTimestamp(); // more to do: ingest gets its turn, the next step follows within IndexDelay
-            return;
-        }
-        _unindexedSince = null;
-        while (_unsearchableCommits.TryPeek(out var oldest) && oldest.Commit <= commit) _unsearchableCommits.Dequeue();
-        Interlocked.Exchange(ref _oldestUnsearchableTimestamp, _unsearchableCommits.TryPeek(out var next) ? next.Timestamp : 0);
-        // Lists showing a free-text search re-read now: the mail they were told of is searchable.
-        foreach (var (organizationId, environmentId) in _awaitingSearch)
-            _events.Publish(new MessagesSearchable(organizationId, environmentId));
-        _awaitingSearch.Clear();
+        _indexFailing = false;
+        _indexStepEnded.Writer.TryWrite(true);
+        if (pass.Indexed >= maxRows || pass.Removed >= maxRows) return true;
+        var searchable = new HashSet<(Guid OrganizationId, Guid EnvironmentId)>();
         lock (_searchLock)
         {
-            _searchableThroughCommit = commit;
+            while (_unsearchableCommits.TryPeek(out var oldest) && oldest.Commit <= commit)
+                searchable.UnionWith(_unsearchableCommits.Dequeue().Environments);
+            Interlocked.Exchange(ref _oldestUnsearchableTimestamp, _unsearchableCommits.TryPeek(out var next) ? next.Timestamp : 0);
+            _searchableThroughCommit = Math.Max(_searchableThroughCommit, commit);
             _searchWaiters.RemoveAll(waiter =>
             {
                 if (waiter.Commit > commit) return false;
                 waiter.Searchable.TrySetResult();
                 return true;
             });
+            _indexWaiters.RemoveAll(waiter =>
+            {
+                if (waiter.Request > request) return false;
+                waiter.Current.TrySetResult();
+                return true;
+            });
         }
+        // Lists showing a free-text search re-read now: the mail they were told of is searchable.
+        foreach (var (organizationId, environmentId) in searchable)
+            _events.Publish(new MessagesSearchable(organizationId, environmentId));
+        return false;
     }
 
     private async Task CommitAsync(List<PendingWrite> batch)
@@ -268,13 +350,15 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         try
         {
             await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
-            var committed = Interlocked.Increment(ref _commitCount);
-            var now = Stopwatch.GetTimestamp();
-            if (_unsearchableCommits.Count == 0) Interlocked.Exchange(ref _oldestUnsearchableTimestamp, now);
-            _unsearchableCommits.Enqueue((committed, now));
+            lock (_searchLock)
+            {
+                var now = Stopwatch.GetTimestamp();
+                if (_unsearchableCommits.Count == 0) Interlocked.Exchange(ref _oldestUnsearchableTimestamp, now);
+                _unsearchableCommits.Enqueue(new(++_commitCount, now, [.. batch.Select(p => (p.Message.Summary.OrganizationId, p.Message.Summary.EnvironmentId)).Distinct()]));
+            }
+            _indexWake.Writer.TryWrite(true);
             Commits.Add(1);
             BatchSizes.Record(batch.Count);
-            _unindexedSince ??= Stopwatch.GetTimestamp();
             Released(batch);
             foreach (var pending in batch) DeleteSealedFile(pending.Message);
         }
@@ -308,7 +392,6 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             pending.Committed.TrySetResult();
             _events.Publish(new MessageCaptured(summary.OrganizationId, summary.EnvironmentId, summary.Id, new MessageListItem(summary.Id, summary.EnvironmentId,
                 summary.ReceivedUtc, summary.EnvelopeFrom, summary.EnvelopeTo, summary.From, summary.To, summary.Subject, summary.AttachmentCount, summary.IsRead, summary.Size, summary.Tags)));
-            _awaitingSearch.Add((summary.OrganizationId, summary.EnvironmentId));
         }
     }
 
@@ -320,9 +403,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     {
         Interlocked.CompareExchange(ref _measured, null, this);
         _queue.Writer.TryComplete();
-        if (_loop.IsValueCreated) await _loop.Value;
+        if (_loops.IsValueCreated) await _loops.Value;
         await _tables.DisposeAsync();
     }
 
     private sealed record PendingWrite(PreparedMessage Message, TaskCompletionSource Committed);
+
+    private sealed record UnsearchableCommit(long Commit, long Timestamp, (Guid OrganizationId, Guid EnvironmentId)[] Environments);
 }

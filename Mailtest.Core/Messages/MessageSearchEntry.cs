@@ -7,13 +7,13 @@ namespace Mailtest.Core.Messages;
 /// What the free-text search reads for one message: subject, sender, recipients and body text in one
 /// column. Kept apart from <see cref="CapturedMessage"/> so summaries stay small. The full-text index
 /// over <see cref="Text"/>: a PostgreSQL pg_trgm GIN index (SearchIndex migration), or on SQLite the
-/// FTS5 table <c>MessageSearchIndex</c> of each entry's distinct in-word trigrams (<see cref="SearchTrigrams"/>,
-/// SearchIndexTrigramWords migration), which the ingest writer fills right after each commit; a delete
-/// trigger removes entries. Rows are never updated.
+/// FTS5 table <c>MessageSearchIndex</c> of each entry's distinct in-word trigrams (<see cref="SearchTrigrams"/>)
+/// in a file of its own (<see cref="SearchIndexFile"/>), which the ingest writer's index loop fills after
+/// the commits; a delete trigger logs deleted entries for it (SearchIndexInOwnFile migration). Rows are never updated.
 /// </summary>
 public sealed class MessageSearchEntry
 {
-    /// <summary>An integer key: the SQLite FTS5 table uses it as its rowid.</summary>
+    /// <summary>An integer key, never reused (AUTOINCREMENT): the SQLite FTS5 table uses it as its rowid.</summary>
     public long Id { get; set; }
     public Guid MessageId { get; set; }
     public required string Text { get; set; }

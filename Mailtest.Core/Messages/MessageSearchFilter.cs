@@ -129,9 +129,10 @@ internal static class MessageSearchFilter
 
         // Candidates from the index alone (rows holding every trigram of the term's whitespace-free
         // pieces, whatever their order and place: the index keeps no positions), without reading any
-        // text; at most limit + 1. LIKE on the stored text decides.
+        // text; at most limit + 1. LIKE on the stored text decides. The index is the attached file
+        // "search" (SearchIndexFile.Schema); rows not indexed yet are not candidates.
         Task<List<long>> IndexCandidatesAsync(int limit) => db.Database.SqlQuery<long>(
-                $"""SELECT rowid AS "Value" FROM "MessageSearchIndex" WHERE "MessageSearchIndex" MATCH {trigrams} LIMIT {limit + 1}""")
+                $"""SELECT i.rowid AS "Value" FROM "search"."MessageSearchIndex" AS i WHERE i."MessageSearchIndex" MATCH {trigrams} LIMIT {limit + 1}""")
             .ToListAsync(cancellationToken);
 
         // Each candidate's text decides; the matches (none: null) drive the query.

@@ -94,7 +94,7 @@ internal sealed class PostgresMessageBatchWriter(string connectionString) : IMes
         return command;
     }
 
-    public Task<int> IndexPendingAsync(int maxRows) => Task.FromResult(0);
+    public Task<IndexPass> IndexPendingAsync(int maxRows) => Task.FromResult(new IndexPass(0, 0));
 
     public ValueTask DisposeAsync() => _dataSource.DisposeAsync();
 }

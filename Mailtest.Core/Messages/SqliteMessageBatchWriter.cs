@@ -10,30 +10,45 @@ namespace Mailtest.Core.Messages;
 /// the way EF Core's SQLite provider reads them back (Guid as upper-case text, DateTime as
 /// <c>yyyy-MM-dd HH:mm:ss.FFFFFFF</c>, bool as 0/1).
 /// <para>
-/// The FTS5 index (<c>MessageSearchIndex</c>: each search entry's distinct in-word trigrams, see
-/// <see cref="SearchTrigrams"/>) is filled by <see cref="IndexPendingAsync"/>: rows with an id above
-/// <c>SearchIndexProgress.IndexedThroughId</c> are committed but not indexed yet. Removal from the
-/// index is the delete trigger of the SearchIndexTrigramWords migration: deleting a message (by any
-/// path, cascades included) removes its index entry if it had one.
+/// The full-text index is in a file of its own (<see cref="SearchIndexFile"/>), written by
+/// <see cref="IndexPendingAsync"/> on a second connection of its own, at the same time as commits on the
+/// first: search entries with an id above the index file's <c>SearchIndexProgress.IndexedThroughId</c> are
+/// committed but not indexed yet. The commit connection does not attach the index file, so its
+/// <c>BEGIN IMMEDIATE</c> never waits for an index step. Deletions: a trigger in the main file cannot
+/// reach another file, so deleting a search entry (by any path, cascades included) logs its id in
+/// <c>SearchIndexDeletions</c> within the deleting transaction (SearchIndexFile migration), and the index
+/// step removes those entries from the index and then clears what it applied. Entry ids are never reused
+/// (AUTOINCREMENT), so an id in the index or the log always means the same message.
 /// </para>
 /// </summary>
 internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessageBatchWriter
 {
+    // Long-lived and not pooled: a pooled connection may come back with the index file attached, and then
+    // a commit's BEGIN IMMEDIATE would take the index file's write lock too.
+    private readonly string _ownConnectionString = new SqliteConnectionStringBuilder(connectionString) { Pooling = false }.ToString();
+
+    /// <summary>The commit loop's connection (see <see cref="WriteAsync"/>).</summary>
     private SqliteConnection? _connection;
     private SqliteCommand _insertMessage = null!;
     private SqliteCommand _insertContent = null!;
     private SqliteCommand _insertSmallContent = null!;
     private SqliteCommand _insertSearchText = null!;
     private SqliteCommand _insertAttachment = null!;
+
+    /// <summary>The index loop's connection (see <see cref="IndexPendingAsync"/>): the main file to read, the index file attached to write.</summary>
+    private SqliteConnection? _indexConnection;
+    private SqliteCommand _indexWaiting = null!;
     private SqliteCommand _indexPending = null!;
+    private SqliteCommand _clearAppliedDeletions = null!;
 
     /// <summary>
     /// The index's words of committed search entries not indexed yet, by entry id, as computed before
     /// the queue (<see cref="BeforeQueue"/>): the index step takes them from here instead of computing
-    /// them again on the writer loop. Bounded; what is missing (after a restart, or past the bound) is
-    /// computed from the stored text.
+    /// them again. Filled by the commit loop, taken by the index loop (hence the lock). Bounded; what is
+    /// missing (after a restart, or past the bound) is computed from the stored text.
     /// </summary>
     private readonly Dictionary<long, string> _indexTexts = [];
+    private readonly Lock _indexTextsLock = new();
     private const int MaxIndexTexts = 20_000;
 
     public PreparedMessage BeforeQueue(PreparedMessage message) =>
@@ -42,45 +57,72 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     public Task WriteAsync(IReadOnlyList<PreparedMessage> batch)
     {
         var connection = Open();
+        var indexTexts = new List<(long EntryId, string Text)>(batch.Count);
         try
         {
             using var transaction = connection.BeginTransaction(deferred: false);
-            var indexTexts = new List<(long EntryId, string Text)>(batch.Count);
             foreach (var message in batch)
             {
                 var entryId = Insert(message, transaction);
                 if (message.SearchIndexText is { } text) indexTexts.Add((entryId, text));
             }
+            // Before the commit, so an index step that sees the rows finds their words; taken back if it fails
+            // (a rolled-back id may be handed out again, to another message).
+            lock (_indexTextsLock)
+                foreach (var (entryId, text) in indexTexts)
+                    if (_indexTexts.Count < MaxIndexTexts) _indexTexts[entryId] = text;
             transaction.Commit();
-            // Only once committed: a rolled-back id may be handed out again, to another message.
-            foreach (var (entryId, text) in indexTexts)
-                if (_indexTexts.Count < MaxIndexTexts) _indexTexts[entryId] = text;
         }
         catch
         {
+            lock (_indexTextsLock)
+                foreach (var (entryId, _) in indexTexts) _indexTexts.Remove(entryId);
             Close(); // a fresh connection for the retry, whatever state this one is in
             throw;
         }
         return Task.CompletedTask;
     }
 
-    public Task<int> IndexPendingAsync(int maxRows)
+    public Task<IndexPass> IndexPendingAsync(int maxRows)
     {
-        var connection = Open();
+        var connection = OpenIndex();
         try
         {
-            using var transaction = connection.BeginTransaction(deferred: false);
-            _indexPending.Transaction = transaction;
-            _indexPending.Parameters["$max"].Value = maxRows;
-            var indexed = Convert.ToInt32(_indexPending.ExecuteScalar(), CultureInfo.InvariantCulture);
-            transaction.Commit();
-            return Task.FromResult(indexed);
+            // Looked at first without a transaction: when idle, the loop asks now and then, and should write nothing.
+            if (Convert.ToInt64(_indexWaiting.ExecuteScalar(), CultureInfo.InvariantCulture) == 0) return Task.FromResult(new IndexPass(0, 0));
+            int indexed, removed;
+            long indexedThrough;
+            // Deferred: the transaction reads the main file (one snapshot for the log and the entries) and writes only the index file.
+            using (var transaction = connection.BeginTransaction(deferred: true))
+            {
+                _indexPending.Transaction = transaction;
+                _indexPending.Parameters["$max"].Value = maxRows;
+                using (var reader = _indexPending.ExecuteReader())
+                {
+                    while (reader.FieldCount == 0 || !reader.Read())
+                        if (!reader.NextResult()) throw new InvalidOperationException("The index step returned no counts.");
+                    (indexed, removed, indexedThrough) = (reader.GetInt32(0), reader.GetInt32(1), reader.GetInt64(2));
+                }
+                transaction.Commit();
+            }
+            // The index has them: their log entries can go. A crash before this applies them again (deleting an absent row is a no-op).
+            if (removed > 0) _clearAppliedDeletions.ExecuteNonQuery();
+            ForgetIndexTextsThrough(indexedThrough);
+            return Task.FromResult(new IndexPass(indexed, removed));
         }
         catch
         {
-            Close();
+            CloseIndex();
             throw;
         }
+    }
+
+    /// <summary>Words kept for entries the index has passed (indexed, or deleted before their turn) are not needed any more.</summary>
+    private void ForgetIndexTextsThrough(long entryId)
+    {
+        lock (_indexTextsLock)
+            foreach (var id in _indexTexts.Keys)
+                if (id <= entryId) _indexTexts.Remove(id);
     }
 
     /// <returns>The id of the message's search entry.</returns>
@@ -130,16 +172,9 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private SqliteConnection Open()
     {
         if (_connection is not null) return _connection;
-        var connection = new SqliteConnection(connectionString);
+        var connection = new SqliteConnection(_ownConnectionString);
         connection.Open();
-        using (var pragmas = connection.CreateCommand())
-        {
-            pragmas.CommandText = SqlitePragmas.EveryConnection; // the app's own connections' settings, durability included
-            pragmas.ExecuteNonQuery();
-        }
-        // The index step's words: computed before the queue when there (taken, so each is used once), else from the stored text.
-        connection.CreateFunction<long, string, string>(SearchTrigrams.SqlFunction,
-            (entryId, text) => _indexTexts.Remove(entryId, out var computed) ? computed : SearchTrigrams.IndexText(text), isDeterministic: false);
+        SqlitePragmas.Prepare(connection, SearchIndexAccess.None); // the app's own connections' settings, durability included
         _insertMessage = Prepare(connection, """
             INSERT INTO "Messages" ("Id", "OrganizationId", "EnvironmentId", "ReceivedUtc", "EnvelopeFrom", "EnvelopeTo",
                 "From", "To", "Cc", "ReplyTo", "Subject", "MessageIdHeader", "Size", "AttachmentCount", "IsRead", "Tags")
@@ -152,22 +187,85 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             INSERT INTO "MessageAttachments" ("MessageId", "PartPath", "FileName", "ContentType", "ContentId", "IsInline", "Size")
             VALUES ($1, $2, $3, $4, $5, $6, $7)
             """, 7);
-        // One statement per pass: the rows past the mark, oldest first, into the index; then the mark.
+        _connection = connection;
+        return connection;
+    }
+
+    private SqliteConnection OpenIndex()
+    {
+        if (_indexConnection is not null) return _indexConnection;
+        var connection = new SqliteConnection(_ownConnectionString);
+        connection.Open();
+        SqlitePragmas.Prepare(connection, SearchIndexAccess.ReadWrite);
+        const string Index = $"\"{SearchIndexFile.Schema}\"";
+        using (var setup = connection.CreateCommand())
+        {
+            setup.CommandText = $"""
+                PRAGMA {Index}.journal_mode=WAL;
+                PRAGMA {Index}.synchronous=FULL;
+                {SearchIndexFile.CreateTablesSql(SearchIndexFile.Schema)}
+                CREATE TEMP TABLE IF NOT EXISTS "PendingIndexRows" ("Id" INTEGER PRIMARY KEY);
+                CREATE TEMP TABLE IF NOT EXISTS "AppliedIndexDeletions" ("EntryId" INTEGER PRIMARY KEY);
+                """;
+            setup.ExecuteNonQuery();
+            // An index file ahead of the main file's ids belongs to another database (the main file restored
+            // from an older copy, say): mail with ids up to its mark would never be indexed. Start it over.
+            setup.CommandText = $"""
+                SELECT (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress")
+                    > coalesce((SELECT "seq" FROM main."sqlite_sequence" WHERE "name" = 'MessageSearchEntries'), 0)
+                """;
+            if (Convert.ToInt64(setup.ExecuteScalar(), CultureInfo.InvariantCulture) != 0)
+            {
+                setup.CommandText = $"""
+                    BEGIN IMMEDIATE;
+                    INSERT INTO {Index}."MessageSearchIndex" ("MessageSearchIndex") VALUES ('delete-all');
+                    UPDATE {Index}."SearchIndexProgress" SET "IndexedThroughId" = 0;
+                    COMMIT;
+                    """;
+                setup.ExecuteNonQuery();
+            }
+        }
+        // The index step's words: computed before the queue when there (taken, so each is used once), else from the stored text.
+        connection.CreateFunction<long, string, string>(SearchTrigrams.SqlFunction, (entryId, text) =>
+        {
+            lock (_indexTextsLock)
+                if (_indexTexts.Remove(entryId, out var computed)) return computed;
+            return SearchTrigrams.IndexText(text);
+        }, isDeterministic: false);
+        _indexWaiting = connection.CreateCommand();
+        _indexWaiting.CommandText = $"""
+            SELECT EXISTS (SELECT 1 FROM main."SearchIndexDeletions")
+                OR EXISTS (SELECT 1 FROM main."MessageSearchEntries" WHERE "Id" > (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress"))
+            """;
+        // One statement list per step: deletions logged since the last step out of the index (those of rows
+        // it holds), then the rows past the mark, oldest first, into it; then the mark.
         _indexPending = connection.CreateCommand();
         _indexPending.CommandText = $"""
-            CREATE TEMP TABLE IF NOT EXISTS "PendingIndexRows" ("Id" INTEGER PRIMARY KEY);
-            DELETE FROM "PendingIndexRows";
-            INSERT INTO "PendingIndexRows" ("Id")
-                SELECT "Id" FROM "MessageSearchEntries"
-                WHERE "Id" > (SELECT "IndexedThroughId" FROM "SearchIndexProgress") ORDER BY "Id" LIMIT $max;
-            INSERT INTO "MessageSearchIndex" (rowid, "Trigrams")
-                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Id", e."Text") FROM "PendingIndexRows" p CROSS JOIN "MessageSearchEntries" e ON e."Id" = p."Id";
-            UPDATE "SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM "PendingIndexRows")
-                WHERE EXISTS (SELECT 1 FROM "PendingIndexRows");
-            SELECT count(*) FROM "PendingIndexRows";
+            DELETE FROM temp."PendingIndexRows";
+            DELETE FROM temp."AppliedIndexDeletions";
+            -- The index file's write lock first, waiting for it like any writer: SQLite refuses at once, without
+            -- waiting, a transaction that has read a file and then wants to write it while another writes.
+            UPDATE {Index}."SearchIndexProgress" SET "IndexedThroughId" = "IndexedThroughId";
+            INSERT INTO temp."AppliedIndexDeletions" ("EntryId")
+                SELECT "EntryId" FROM main."SearchIndexDeletions" ORDER BY "EntryId" LIMIT $max;
+            DELETE FROM {Index}."MessageSearchIndex" WHERE rowid IN (
+                SELECT "EntryId" FROM temp."AppliedIndexDeletions" WHERE "EntryId" <= (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress"));
+            INSERT INTO temp."PendingIndexRows" ("Id")
+                SELECT "Id" FROM main."MessageSearchEntries"
+                WHERE "Id" > (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress") ORDER BY "Id" LIMIT $max;
+            INSERT INTO {Index}."MessageSearchIndex" (rowid, "Trigrams")
+                SELECT e."Id", {SearchTrigrams.SqlFunction}(e."Id", e."Text") FROM temp."PendingIndexRows" p CROSS JOIN main."MessageSearchEntries" e ON e."Id" = p."Id";
+            UPDATE {Index}."SearchIndexProgress" SET "IndexedThroughId" = (SELECT max("Id") FROM temp."PendingIndexRows")
+                WHERE EXISTS (SELECT 1 FROM temp."PendingIndexRows");
+            SELECT (SELECT count(*) FROM temp."PendingIndexRows"), (SELECT count(*) FROM temp."AppliedIndexDeletions"),
+                (SELECT "IndexedThroughId" FROM {Index}."SearchIndexProgress");
             """;
         _indexPending.Parameters.Add("$max", SqliteType.Integer);
-        _connection = connection;
+        _clearAppliedDeletions = connection.CreateCommand();
+        _clearAppliedDeletions.CommandText = """
+            DELETE FROM main."SearchIndexDeletions" WHERE "EntryId" IN (SELECT "EntryId" FROM temp."AppliedIndexDeletions")
+            """;
+        _indexConnection = connection;
         return connection;
     }
 
@@ -185,9 +283,16 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         _connection = null;
     }
 
+    private void CloseIndex()
+    {
+        _indexConnection?.Dispose();
+        _indexConnection = null;
+    }
+
     public ValueTask DisposeAsync()
     {
         Close();
+        CloseIndex();
         return ValueTask.CompletedTask;
     }
 }

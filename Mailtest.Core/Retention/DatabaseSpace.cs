@@ -28,7 +28,8 @@ public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory
             await Task.Yield();
         }
         // Move the shrunken pages from the write-ahead log into the file now rather than at the next checkpoint.
-        await ScalarAsync(db, "PRAGMA wal_checkpoint(PASSIVE)", cancellationToken);
+        // The main file's only: unqualified, it would checkpoint the read-only search index file too (an I/O error).
+        await ScalarAsync(db, "PRAGMA main.wal_checkpoint(PASSIVE)", cancellationToken);
     }
 
     /// <summary>Bytes the database occupies on disk (SQLite: the file and its write-ahead log; PostgreSQL: the database).</summary>

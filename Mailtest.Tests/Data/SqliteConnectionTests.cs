@@ -38,4 +38,30 @@ public sealed class SqliteConnectionTests(SqliteCore fixture) : IClassFixture<Sq
             await writing.RollbackAsync();
         }
     }
+
+    [Fact]
+    public async Task App_writes_and_ingest_commits_never_wait_for_the_search_index_files_writer()
+    {
+        var core = fixture.Core;
+        var environment = await core.CreateEnvironmentAsync();
+        await using var indexWriter = new SqliteConnection($"Data Source={SearchIndexFiles.IndexPath(core.DataDirectory)};Pooling=False");
+        await indexWriter.OpenAsync();
+        await using var indexing = await indexWriter.BeginTransactionAsync(); // BEGIN IMMEDIATE on the index file, as an index step holds it
+        try
+        {
+            // Were the index file attached for writing, each of these would wait for that lock (then fail after the busy timeout).
+            var stored = await core.IngestAsync(environment, SampleMail.Plain("Stored while the index is being written"));
+            await using var db = await core.Get<IDbContextFactory<MailtestDbContext>>().CreateDbContextAsync();
+            await using (var appWrite = await db.Database.BeginTransactionAsync())
+            {
+                Assert.Equal(1, await db.Messages.Where(m => m.Id == stored).ExecuteUpdateAsync(s => s.SetProperty(m => m.IsRead, true)));
+                await appWrite.CommitAsync();
+            }
+            Assert.True(await db.Messages.Where(m => m.Id == stored).Select(m => m.IsRead).SingleAsync());
+        }
+        finally
+        {
+            await indexing.RollbackAsync();
+        }
+    }
 }

@@ -35,17 +35,12 @@ public sealed class SearchIndexCatchUpTests
             }
 
             // The state a kill leaves between a commit and the index transaction that follows it:
-            // the rows are committed, the index and its progress mark do not have them yet.
-            await using (var connection = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "mailtest.db")};Pooling=False"))
-            {
-                await connection.OpenAsync(TestContext.Current.CancellationToken);
-                await using var crash = connection.CreateCommand();
-                crash.CommandText = """
-                    INSERT INTO "MessageSearchIndex"("MessageSearchIndex") VALUES ('delete-all');
-                    UPDATE "SearchIndexProgress" SET "IndexedThroughId" = 0;
-                    """;
-                await crash.ExecuteNonQueryAsync(TestContext.Current.CancellationToken);
-            }
+            // the rows are committed, the index file and its progress mark do not have them yet.
+            await using (var index = await SearchIndexFiles.OpenAsync(dataDirectory))
+                await SearchIndexFiles.ExecuteAsync(index, """
+                    INSERT INTO "search"."MessageSearchIndex"("MessageSearchIndex") VALUES ('delete-all');
+                    UPDATE "search"."SearchIndexProgress" SET "IndexedThroughId" = 0;
+                    """);
             await using (var unindexed = await CoreServices.StartAsync(DatabaseProvider.Sqlite, dataDirectory: dataDirectory))
             {
                 // Read through the store before the writer runs: the index has nothing yet,
@@ -64,23 +59,11 @@ public sealed class SearchIndexCatchUpTests
             // Deleting a message removes its index entry (and only then may the index hold rows again).
             Assert.True(await after.Get<IMessageStore>().DeleteAsync(committed[0], [environmentId], TestContext.Current.CancellationToken));
             Assert.Equal([committed[1]], (await after.Get<IMessageStore>().ListAsync(new MessageListQuery([environmentId], "parcel-tracking"), TestContext.Current.CancellationToken)).Items.Select(m => m.Id));
-            await using var check = new SqliteConnection($"Data Source={Path.Combine(dataDirectory, "mailtest.db")};Pooling=False");
-            await check.OpenAsync(TestContext.Current.CancellationToken);
-            await using var integrity = check.CreateCommand();
-            integrity.CommandText = """INSERT INTO "MessageSearchIndex"("MessageSearchIndex", rank) VALUES ('integrity-check', 1);""";
-            await integrity.ExecuteNonQueryAsync(TestContext.Current.CancellationToken); // throws if the index is damaged
+            await after.Get<IngestWriter>().WaitUntilIndexCurrentAsync(TestContext.Current.CancellationToken);
+            await using var check = await SearchIndexFiles.OpenAsync(dataDirectory);
+            await SearchIndexFiles.ExecuteAsync(check, SearchIndexFiles.IntegrityCheck); // throws if the index is damaged
             // The index itself (not only LIKE after it) names just the message left.
-            await using var named = check.CreateCommand();
-            named.CommandText = """
-                SELECT e."MessageId" FROM "MessageSearchIndex" i JOIN "MessageSearchEntries" e ON e."Id" = i.rowid
-                WHERE "MessageSearchIndex" MATCH $query
-                UNION ALL SELECT 'no entry' FROM "MessageSearchIndex" i WHERE "MessageSearchIndex" MATCH $query AND i.rowid NOT IN (SELECT "Id" FROM "MessageSearchEntries")
-                """;
-            named.Parameters.AddWithValue("$query", SearchTrigrams.MatchQuery("parcel-tracking"));
-            var names = new List<string>();
-            await using (var reader = await named.ExecuteReaderAsync(TestContext.Current.CancellationToken))
-                while (await reader.ReadAsync(TestContext.Current.CancellationToken)) names.Add(reader.GetString(0));
-            Assert.Equal([committed[1].ToString().ToUpperInvariant()], names);
+            Assert.Equal([committed[1].ToString().ToUpperInvariant()], await SearchIndexFiles.NamedAsync(check, "parcel-tracking"));
         }
         finally
         {

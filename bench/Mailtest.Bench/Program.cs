@@ -86,7 +86,8 @@ switch (command)
             MailDevScript: Option("--maildev"),
             Smtp4devExecutable: Option("--smtp4dev"),
             DotnetCounters: Option("--counters"),
-            Servers: (Option("--servers") ?? "mailtest,maildev,smtp4dev,sink,engine").Split(',').ToHashSet()), Console.Out);
+            Servers: (Option("--servers") ?? "mailtest,maildev,smtp4dev,sink,engine").Split(',').ToHashSet(),
+            BaselineApp: Option("--baseline")), Console.Out);
         return 0;
     }
     case "live":
@@ -218,7 +219,7 @@ switch (command)
     default:
         Console.Error.WriteLine("usage: Mailtest.Bench smtp [--seconds N] [--connections 1,8] [--size BYTES] [--large-count N] [--large-mb N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench purge [--messages N] [--size BYTES] [--app PATH]");
-        Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine]");
+        Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine] [--app PATH] [--baseline OTHER/Mailtest.Web.dll (a second build beside it)]");
         Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3]");

@@ -13,7 +13,11 @@ public static class IngestComparison
 {
     public sealed record Options(
         IReadOnlyList<string> Bodies, IReadOnlyList<int> Connections, int Rounds, TimeSpan Duration, TimeSpan WarmUp,
-        string MailtestApp, string? MailDevScript, string? Smtp4devExecutable, string? DotnetCounters, IReadOnlySet<string> Servers);
+        string MailtestApp, string? MailDevScript, string? Smtp4devExecutable, string? DotnetCounters, IReadOnlySet<string> Servers,
+        string? BaselineApp = null);
+
+    /// <summary>The name of a second Mailtest build run beside the first (<c>--baseline PATH/Mailtest.Web.dll</c>): an A/B of two builds in one run.</summary>
+    public const string BaselineName = "Mailtest baseline";
 
     public const string MailtestServer = "mailtest", MailDevServer = "maildev", Smtp4devServer = "smtp4dev", SinkServer = "sink", EngineServer = "engine";
 
@@ -39,7 +43,7 @@ public static class IngestComparison
                     {
                         if (round == 0)
                             await IngestBenchmark.RunAsync(target, messages, connections, options.WarmUp);
-                        await using var counters = target.Name == "Mailtest" && options.DotnetCounters is { } tool
+                        await using var counters = target.Name is "Mailtest" or BaselineName && options.DotnetCounters is { } tool
                             ? WriterCounters.Start(tool, target.ProcessId, options.Duration)
                             : null;
                         var result = await IngestBenchmark.RunAsync(target, messages, connections, options.Duration);
@@ -70,13 +74,16 @@ public static class IngestComparison
             output.WriteLine($"| {target.Name} | {rate:F0} | {rounds} | {MedianOf(target.Name, r => r.Result.P50Ms):F2} | {MedianOf(target.Name, r => r.Result.P99Ms):F2} | " +
                              $"{MedianOf(target.Name, r => r.Result.CpuMsPerMessage):F3} | {rate / mailDev:F2} | {rate / sink:F2} |");
         }
-        var writer = runs.Where(r => r.Writer is not null).Select(r => r.Writer!).ToList();
-        if (writer.Count > 0)
-            output.WriteLine($"\nMailtest's ingest writer: {WriterCounters.Median([.. writer.Select(w => w.CommitsPerSecond)]):F0} commits/s, " +
-                             $"messages per commit p50 {WriterCounters.Median([.. writer.Select(w => w.BatchP50)]):F1}, p95 {WriterCounters.Median([.. writer.Select(w => w.BatchP95)]):F1} " +
-                             "(medians of one-second intervals, from its Mailtest.Ingest meter); " +
-                             $"search lag behind the commits: median {WriterCounters.Median([.. writer.Select(w => w.SearchLagP50Ms)]):F0} ms, largest {writer.Max(w => w.SearchLagMaxMs):F0} ms " +
-                             "(the oldest committed message not yet searchable, sampled once a second during the measured rounds).");
+        foreach (var mailtest in new[] { "Mailtest", BaselineName })
+        {
+            var writer = runs.Where(r => r.Server == mailtest && r.Writer is not null).Select(r => r.Writer!).ToList();
+            if (writer.Count > 0)
+                output.WriteLine($"\n{mailtest}'s ingest writer: {WriterCounters.Median([.. writer.Select(w => w.CommitsPerSecond)]):F0} commits/s, " +
+                                 $"messages per commit p50 {WriterCounters.Median([.. writer.Select(w => w.BatchP50)]):F1}, p95 {WriterCounters.Median([.. writer.Select(w => w.BatchP95)]):F1} " +
+                                 "(medians of one-second intervals, from its Mailtest.Ingest meter); " +
+                                 $"search lag behind the commits: median {WriterCounters.Median([.. writer.Select(w => w.SearchLagP50Ms)]):F0} ms, largest {writer.Max(w => w.SearchLagMaxMs):F0} ms " +
+                                 "(the oldest committed message not yet searchable, sampled once a second during the measured rounds).");
+        }
     }
 
     /// <summary>The servers of one body kind, started fresh (Mailtest with an empty database).</summary>
@@ -96,6 +103,13 @@ public static class IngestComparison
                     servers._owned.Add(mailtest);
                     var (username, password, _) = await mailtest.CreateSendingEnvironmentAsync();
                     servers.Targets.Add(new IngestTarget("Mailtest", mailtest.SmtpPort, true, username, password, mailtest.ProcessId));
+                }
+                if (options.BaselineApp is { } baselineApp)
+                {
+                    var baseline = await MailtestProcess.StartAsync(baselineApp);
+                    servers._owned.Add(baseline);
+                    var (username, password, _) = await baseline.CreateSendingEnvironmentAsync();
+                    servers.Targets.Add(new IngestTarget(BaselineName, baseline.SmtpPort, true, username, password, baseline.ProcessId));
                 }
                 if (options.Servers.Contains(MailDevServer))
                     servers.Add(await ComparedServer.MailDevAsync(options.MailDevScript ?? throw new ArgumentException("--maildev PATH/maildev.js is needed for MailDev")));

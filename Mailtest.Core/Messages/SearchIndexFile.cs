@@ -1,0 +1,116 @@
+using Microsoft.Data.Sqlite;
+using Microsoft.Extensions.Logging;
+
+namespace Mailtest.Core.Messages;
+
+/// <summary>
+/// SQLite's full-text index lives in a database file of its own next to the main one
+/// (<c>mailtest.db</c> → <c>mailtest.search.db</c>), attached to every connection as the schema
+/// <see cref="Schema"/>. SQLite allows one writer per file: with the index in a second file, the
+/// ingest writer's index steps run beside its commits instead of between them (see <see cref="IngestWriter"/>).
+/// <para>
+/// The file is disposable: it holds the FTS5 table <c>MessageSearchIndex</c> (each search entry's distinct
+/// in-word trigrams, see <see cref="SearchTrigrams"/>, rowid = <c>MessageSearchEntries.Id</c>) and the
+/// progress mark <c>SearchIndexProgress.IndexedThroughId</c>, written in the same transactions. Missing or
+/// unreadable at start, it is made anew, empty, and the index step rebuilds it from the stored text
+/// (<c>MessageSearchEntries.Text</c>) in the background. App connections attach it read-only, so their
+/// write transactions never lock it; only the ingest writer's index connection writes it.
+/// </para>
+/// </summary>
+public static class SearchIndexFile
+{
+    /// <summary>The schema name the index file is attached as.</summary>
+    public const string Schema = "search";
+
+    /// <summary>The index file of the main database at <paramref name="databasePath"/>: <c>name.search.ext</c> beside it.</summary>
+    public static string PathFor(string databasePath)
+    {
+        var full = Path.GetFullPath(databasePath);
+        return Path.Combine(Path.GetDirectoryName(full)!, Path.GetFileNameWithoutExtension(full) + ".search" + Path.GetExtension(full));
+    }
+
+    /// <summary>The index file's tables, created when missing (<paramref name="schema"/>: where the file is attached, or main when opened directly).</summary>
+    internal static string CreateTablesSql(string schema) => $"""
+        CREATE VIRTUAL TABLE IF NOT EXISTS "{schema}"."MessageSearchIndex" USING fts5(
+            "Trigrams", tokenize='ascii', detail='none', content='', contentless_delete=1);
+        CREATE TABLE IF NOT EXISTS "{schema}"."SearchIndexProgress" (
+            "Id" INTEGER NOT NULL PRIMARY KEY CHECK ("Id" = 1),
+            "IndexedThroughId" INTEGER NOT NULL);
+        INSERT OR IGNORE INTO "{schema}"."SearchIndexProgress" ("Id", "IndexedThroughId") VALUES (1, 0);
+        """;
+
+    /// <summary>
+    /// Makes sure the index file of <paramref name="databasePath"/> exists and can be read, before any
+    /// connection attaches it: a missing file is created; an unreadable one (not a database, damaged, from
+    /// an incompatible build) is deleted and created anew. Either way the index step rebuilds it from the
+    /// stored text. Called at start, while nothing else has the file open.
+    /// </summary>
+    public static void EnsureUsable(string databasePath, ILogger logger)
+    {
+        var path = PathFor(databasePath);
+        try
+        {
+            CreateTables(path);
+            return;
+        }
+        catch (SqliteException error)
+        {
+            logger.LogWarning(error, "The search index {Path} cannot be read; making it anew (it is rebuilt from the stored text in the background).", path);
+        }
+        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+            File.Delete(file);
+        CreateTables(path);
+    }
+
+    private static void CreateTables(string path)
+    {
+        using var connection = new SqliteConnection(OwnConnectionString(path));
+        connection.Open();
+        using var command = connection.CreateCommand();
+        // Reads the schema first (fails on a file that is not a database), then the mark (fails on a damaged table).
+        command.CommandText = $"""
+            PRAGMA journal_mode=WAL;
+            BEGIN IMMEDIATE;
+            {CreateTablesSql("main")}
+            COMMIT;
+            SELECT "IndexedThroughId" FROM "SearchIndexProgress";
+            SELECT count(*) FROM (SELECT rowid FROM "MessageSearchIndex" LIMIT 1);
+            """;
+        command.ExecuteNonQuery();
+    }
+
+    private static string OwnConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
+
+    /// <summary>The full path of the database file a SQLite connection string names; null for an in-memory database.</summary>
+    internal static string? DatabasePath(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        var source = builder.DataSource;
+        if (source.Length == 0 || source == ":memory:" || builder.Mode == SqliteOpenMode.Memory) return null;
+        if (!source.StartsWith("file:", StringComparison.OrdinalIgnoreCase)) return Path.GetFullPath(source);
+        var path = source["file:".Length..].Split('?', '#')[0];
+        if (path.StartsWith("//", StringComparison.Ordinal)) path = path[path.IndexOf('/', 2)..]; // file://host/path
+        return Path.GetFullPath(System.Uri.UnescapeDataString(path));
+    }
+
+    /// <summary>
+    /// A connection string whose database is named as a <c>file:</c> URI: SQLite then reads URIs in ATTACH
+    /// too, which the read-only attachment of the index file needs (<c>?mode=ro</c>).
+    /// </summary>
+    internal static string WithUriDataSource(string connectionString)
+    {
+        var builder = new SqliteConnectionStringBuilder(connectionString);
+        if (builder.DataSource.Length == 0 || builder.DataSource == ":memory:" || builder.Mode == SqliteOpenMode.Memory
+            || builder.DataSource.StartsWith("file:", StringComparison.OrdinalIgnoreCase))
+            return connectionString;
+        builder.DataSource = Uri(Path.GetFullPath(builder.DataSource), readOnly: false);
+        return builder.ToString();
+    }
+
+    /// <summary>An SQLite <c>file:</c> URI of an absolute path (only %, ? and # have a meaning in it that a path must not take).</summary>
+    internal static string Uri(string fullPath, bool readOnly)
+    {
+        var escaped = fullPath.Replace('\\', '/').Replace("%", "%25").Replace("?", "%3f").Replace("#", "%23");
+        return "file:" + (escaped.StartsWith('/') ? "" : "/") + escaped + (readOnly ? "?mode=ro" : "");
+    }
+}
