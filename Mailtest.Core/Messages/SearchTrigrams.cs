@@ -31,20 +31,79 @@ public static class SearchTrigrams
 
     /// <summary>
     /// The index's text for <paramref name="text"/>: its distinct in-word trigrams, lower-cased, as
-    /// space-separated words (see <see cref="Word"/>).
+    /// space-separated words (see <see cref="Word"/>), in the order they first occur.
+    /// <para>
+    /// Runs on every captured message's SMTP session (and for every row the index step recomputes), so it
+    /// is written as one pass over the characters with table lookups for ASCII, reusing its set and buffer
+    /// per thread; <see cref="Trigrams"/> + <see cref="AppendWord"/> are the same rule spelled out (what
+    /// <see cref="MatchQuery"/> uses), and a test holds the two to the same output.
+    /// </para>
     /// </summary>
     public static string IndexText(string text)
     {
-        var seen = new HashSet<ulong>();
-        var words = new StringBuilder(text.Length);
-        foreach (var trigram in Trigrams(text))
+        var seen = t_seen ??= new HashSet<ulong>();
+        seen.Clear(); // already empty unless a call on this thread failed half-way
+        var buffer = t_buffer ??= new char[4096];
+        var length = 0;
+        int first = 0, second = 0; // the previous two lower-cased code points of the current run
+        var run = 0;
+        for (var i = 0; i < text.Length;)
         {
-            if (!seen.Add(Key(trigram))) continue;
-            if (words.Length > 0) words.Append(' ');
-            AppendWord(words, trigram);
+            int lower;
+            var c = text[i];
+            if (c < 0x80)
+            {
+                i++;
+                lower = AsciiLower[c];
+                if (lower < 0) { run = 0; continue; } // whitespace
+            }
+            else
+            {
+                Rune.DecodeFromUtf16(text.AsSpan(i), out var rune, out var consumed); // a lone surrogate becomes U+FFFD, as EnumerateRunes does
+                i += consumed;
+                if (Rune.IsWhiteSpace(rune)) { run = 0; continue; }
+                lower = Rune.ToLowerInvariant(rune).Value;
+            }
+            if (++run >= 3 && seen.Add(((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower))
+            {
+                if (buffer.Length - length < 16) // a word is at most 3 × 2 chars and a space
+                {
+                    Array.Resize(ref buffer, buffer.Length * 2);
+                    t_buffer = buffer;
+                }
+                if (length > 0) buffer[length++] = ' ';
+                length = Put(buffer, length, first);
+                length = Put(buffer, length, second);
+                length = Put(buffer, length, lower);
+            }
+            first = second;
+            second = lower;
         }
-        return words.ToString();
+        var result = new string(buffer, 0, length);
+        // One huge body does not pin its set and buffer on this thread.
+        if (seen.Count > MaxKeptTrigrams) t_seen = null; else seen.Clear();
+        if (buffer.Length > MaxKeptBufferChars) t_buffer = null;
+        return result;
+
+        static int Put(char[] buffer, int at, int codePoint)
+        {
+            if (codePoint < 0x80)
+                buffer[at++] = AsciiWordChar[codePoint];
+            else
+                at += new Rune(codePoint).EncodeToUtf16(buffer.AsSpan(at));
+            return at;
+        }
     }
+
+    [ThreadStatic] private static HashSet<ulong>? t_seen;
+    [ThreadStatic] private static char[]? t_buffer;
+    private const int MaxKeptBufferChars = 256 * 1024, MaxKeptTrigrams = 32 * 1024;
+
+    /// <summary>ASCII character → its lower-cased code point (<see cref="Rune.ToLowerInvariant"/>), or −1 for whitespace (<see cref="Rune.IsWhiteSpace"/>).</summary>
+    private static readonly int[] AsciiLower = [.. Enumerable.Range(0, 0x80).Select(c => Rune.IsWhiteSpace(new Rune(c)) ? -1 : Rune.ToLowerInvariant(new Rune(c)).Value)];
+
+    /// <summary>ASCII code point → the character <see cref="AppendWord"/> writes for it.</summary>
+    private static readonly char[] AsciiWordChar = [.. Enumerable.Range(0, 0x80).Select(c => char.IsAsciiLetterOrDigit((char)c) ? (char)c : (char)(PrivateUseStart + c))];
 
     /// <summary>
     /// An FTS5 query for the rows holding every trigram of <paramref name="term"/>'s whitespace-free

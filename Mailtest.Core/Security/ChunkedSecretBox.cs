@@ -30,6 +30,33 @@ public sealed class ChunkedSecretBox(InstallationSecrets secrets)
         new SealingStream(new AesGcm(secrets.EncryptionKey, TagSize), output, owner.ToArray(), leaveOpen);
 
     /// <summary>
+    /// Seals a value already held in memory in one call: exactly the layout the sealing stream writes, sealed
+    /// straight into the result. For every captured message up to the SMTP engine's in-memory limit, where the
+    /// stream's two 64 KB chunk buffers were most of what ingest allocated per message.
+    /// </summary>
+    public byte[] Seal(ReadOnlySpan<byte> plaintext, ReadOnlySpan<byte> owner)
+    {
+        var chunks = plaintext.Length / ChunkSize + 1; // the final chunk is always shorter than a full one, possibly empty
+        var sealedBytes = new byte[1 + PrefixSize + plaintext.Length + chunks * TagSize];
+        sealedBytes[0] = Version;
+        var prefix = sealedBytes.AsSpan(1, PrefixSize);
+        RandomNumberGenerator.Fill(prefix);
+        var ownerBytes = owner.ToArray();
+        using var aes = new AesGcm(secrets.EncryptionKey, TagSize);
+        Span<byte> nonce = stackalloc byte[12];
+        var at = 1 + PrefixSize;
+        for (var index = 0; index < chunks; index++)
+        {
+            var plain = plaintext.Slice(index * ChunkSize, Math.Min(ChunkSize, plaintext.Length - index * ChunkSize));
+            ChunkNonce(nonce, prefix, (uint)index);
+            aes.Encrypt(nonce, plain, sealedBytes.AsSpan(at, plain.Length), sealedBytes.AsSpan(at + plain.Length, TagSize),
+                ChunkAssociatedData(ownerBytes, (uint)index, final: index == chunks - 1));
+            at += plain.Length + TagSize;
+        }
+        return sealedBytes;
+    }
+
+    /// <summary>
     /// A read-only stream of the plaintext sealed in <paramref name="input"/>, which is positioned just
     /// after the version byte (callers read it to tell formats apart).
     /// </summary>

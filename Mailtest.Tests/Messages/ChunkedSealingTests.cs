@@ -57,6 +57,36 @@ public sealed class ChunkedSealingTests
         Assert.Equal(plaintext, Open(sealedBytes)); // the synchronous reader too
     }
 
+    [Theory]
+    [InlineData(0)]
+    [InlineData(1)]
+    [InlineData(Chunk - 1)]
+    [InlineData(Chunk)]
+    [InlineData(Chunk + 1)]
+    [InlineData(3 * Chunk + 17)]
+    public async Task A_value_sealed_in_one_call_has_the_streams_layout_and_opens_only_as_itself(int size)
+    {
+        // Messages held in memory are sealed in one call; what the stream seals and what the call seals must open alike.
+        var plaintext = RandomNumberGenerator.GetBytes(size);
+
+        var sealedBytes = _box.Seal(plaintext, Owner);
+
+        Assert.Equal((await SealAsync(plaintext)).Length, sealedBytes.Length);
+        if (size >= 32) Assert.Equal(-1, sealedBytes.AsSpan().IndexOf(plaintext.AsSpan(0, 32)));
+        Assert.Equal(plaintext, await OpenAsync(sealedBytes));
+        Assert.Equal(plaintext, Open(sealedBytes));
+        Assert.NotEqual(sealedBytes, _box.Seal(plaintext, Owner)); // a fresh random prefix each time
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => OpenAsync(sealedBytes, Guid.NewGuid().ToByteArray()));
+        var altered = sealedBytes.ToArray();
+        altered[^1] ^= 0x01; // the final chunk's tag
+        await Assert.ThrowsAnyAsync<CryptographicException>(() => OpenAsync(altered));
+        if (size > Chunk)
+        {
+            var truncated = sealedBytes.AsSpan(0, Header + Record).ToArray(); // only the first, full chunk
+            await Assert.ThrowsAnyAsync<CryptographicException>(() => OpenAsync(truncated));
+        }
+    }
+
     [Fact]
     public async Task An_altered_byte_in_any_chunk_is_refused()
     {

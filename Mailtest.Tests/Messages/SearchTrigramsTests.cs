@@ -1,3 +1,4 @@
+using System.Text;
 using Mailtest.Core.Messages;
 using Mailtest.Tests.Infrastructure;
 
@@ -54,6 +55,47 @@ public sealed class SearchTrigramsTests
         Assert.Equal(3, word.Length);
         Assert.All(word, c => Assert.True(char.IsAsciiLetterOrDigit(c) || c >= 0x80, $"U+{(int)c:X4} would split the word"));
         Assert.NotEqual(SearchTrigrams.IndexText("7-q"), SearchTrigrams.IndexText("7.q"));
+    }
+
+    [Fact]
+    public void The_index_text_is_each_distinct_in_word_trigram_in_order_of_first_occurrence()
+    {
+        // IndexText is a hand-written single pass (it runs on every captured message); this is its rule spelled
+        // out plainly. Stored indexes were built by the rule, so the two must agree to the character.
+        var random = new Random(20261127);
+        var texts = new List<string>
+        {
+            "", "ab", "abc", "a\u00a0bcd\u2003efg", "\ud83d\ude00\ud83d\ude01\ud83d\ude02 x", "lone \ud800 high and \udc00 low surrogates",
+            "İSTANBUL ΣΊΣΥΦΟΣ Straße ǅemal", string.Concat(Enumerable.Repeat("Invoice INV/2026/00042 — 1,234.50 EUR\r\n", 300)),
+        };
+        for (var sample = 0; sample < 3_000; sample++)
+            texts.Add(RandomText(random, random.Next(0, sample < 2_900 ? 80 : 20_000)));
+        texts.Add(new string(Enumerable.Range(0, 40_000).Select(_ => (char)random.Next(0, 0x10000)).ToArray())); // anything UTF-16 can hold
+
+        foreach (var text in texts)
+            Assert.Equal(IndexTextByTheRule(text), SearchTrigrams.IndexText(text));
+    }
+
+    private static string IndexTextByTheRule(string text)
+    {
+        var words = new List<string>();
+        var seen = new HashSet<string>();
+        var run = new List<Rune>(); // the current whitespace-free run, lower-cased
+        foreach (var character in text.EnumerateRunes())
+        {
+            if (Rune.IsWhiteSpace(character))
+            {
+                run.Clear();
+                continue;
+            }
+            run.Add(Rune.ToLowerInvariant(character));
+            if (run.Count < 3) continue;
+            // Distinct by characters (a word may stand for two trigrams: "-" and U+E02D both become U+E02D).
+            var trigram = run.GetRange(run.Count - 3, 3);
+            if (!seen.Add(string.Concat(trigram))) continue;
+            words.Add(string.Concat(trigram.Select(r => r.Value < 0x80 && !char.IsAsciiLetterOrDigit((char)r.Value) ? ((char)(0xE000 + r.Value)).ToString() : r.ToString())));
+        }
+        return string.Join(' ', words);
     }
 
     private static HashSet<string> IndexedWords(string indexText) => [.. indexText.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
