@@ -348,6 +348,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             while (_unsearchableCommits.TryPeek(out var oldest) && oldest.Commit <= commit)
                 searchable.UnionWith(_unsearchableCommits.Dequeue().Environments);
             Interlocked.Exchange(ref _oldestUnsearchableTimestamp, _unsearchableCommits.TryPeek(out var next) ? next.Timestamp : 0);
+        }
+        // Lists showing a free-text search re-read now: the mail they were told of is searchable. Before the
+        // waiters are released: once WaitUntilSearchableAsync returns, these events have been published.
+        foreach (var (organizationId, environmentId) in searchable)
+            _events.Publish(new MessagesSearchable(organizationId, environmentId));
+        lock (_searchLock)
+        {
             _searchableThroughCommit = Math.Max(_searchableThroughCommit, commit);
             _searchWaiters.RemoveAll(waiter =>
             {
@@ -362,9 +369,6 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                 return true;
             });
         }
-        // Lists showing a free-text search re-read now: the mail they were told of is searchable.
-        foreach (var (organizationId, environmentId) in searchable)
-            _events.Publish(new MessagesSearchable(organizationId, environmentId));
         return (false, pass.Indexed);
     }
 

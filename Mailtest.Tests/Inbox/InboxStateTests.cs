@@ -88,6 +88,9 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
     {
         var (owner, staging, _) = await WorldAsync();
         var ids = await IngestAsync(staging, InboxState.PageSize + 10, "Order");
+        // Their "now searchable" event is published before this returns, so it cannot arrive in the tabs
+        // below and count as the live change the second tab waits for.
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync();
         using var first = await OpenAsync(owner);
         using var second = await OpenAsync(owner);
         await first.RunAsync(s => s.LoadMoreAsync());
