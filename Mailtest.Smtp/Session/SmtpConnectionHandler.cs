@@ -27,7 +27,7 @@ internal sealed class SmtpConnectionHandler(
         if (remote.Address.IsIPv4MappedToIPv6)
             remote = new IPEndPoint(remote.Address.MapToIPv4(), remote.Port);
 
-        await using var pipe = new SecurableDuplexPipe(connection.Transport);
+        var pipe = new SecurableDuplexPipe(connection.Transport);
         try
         {
             await using var scope = scopes.CreateAsyncScope();
@@ -42,6 +42,8 @@ internal sealed class SmtpConnectionHandler(
         }
         finally
         {
+            // TLS first: its last bytes and close_notify go out through the transport, so it closes after.
+            await pipe.DisposeAsync();
             await connection.Transport.Output.CompleteAsync();
             await connection.Transport.Input.CompleteAsync();
         }

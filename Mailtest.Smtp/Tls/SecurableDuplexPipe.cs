@@ -45,9 +45,9 @@ internal sealed class SecurableDuplexPipe(IDuplexPipe transport) : ISecurableDup
         if (_tls is null)
             return;
         await Input.CompleteAsync();
-        await Output.CompleteAsync();
         try
         {
+            await Output.CompleteAsync(); // flushes what is buffered: fails like the shutdown when the peer is gone
             await _tls.ShutdownAsync();
         }
         catch (Exception e) when (e is IOException or ObjectDisposedException or InvalidOperationException or OperationCanceledException)
