@@ -92,6 +92,15 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     public static readonly TimeSpan MaxSearchLag = TimeSpan.FromMilliseconds(300);
     private static readonly TimeSpan MaxCommitHold = TimeSpan.FromSeconds(1);
 
+    /// <summary>
+    /// Before the lag reaches <see cref="MaxSearchLag"/>, from this lag on, each commit waits a little
+    /// (up to <see cref="MaxCommitPace"/>, more the further behind): the sessions slow down and leave
+    /// the index loop CPU while both keep going, instead of the stop-and-go of holding (during a hold
+    /// one core indexes and the other idles).
+    /// </summary>
+    private static readonly TimeSpan PaceSearchLag = TimeSpan.FromMilliseconds(150);
+    private static readonly TimeSpan MaxCommitPace = TimeSpan.FromMilliseconds(8);
+
     /// <summary>With no commit to follow, the index loop still looks this often for deleted mail to take out of the index.</summary>
     public static readonly TimeSpan DeletionPollInterval = TimeSpan.FromSeconds(1);
 
@@ -235,9 +244,17 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         }
     }
 
-    /// <summary>Holds the next commit while the index lags more than <see cref="MaxSearchLag"/> (see there), until a step ends.</summary>
+    /// <summary>Paces the next commit while the index lags more than <see cref="PaceSearchLag"/>, and holds it while it lags more than <see cref="MaxSearchLag"/> (see there), until a step ends.</summary>
     private async Task UntilIndexKeepsUpAsync()
     {
+        if (Interlocked.Read(ref _searchableThroughCommit) < 0 || _indexFailing) return;
+        var lag = SearchLagMilliseconds;
+        if (lag > PaceSearchLag.TotalMilliseconds && lag <= MaxSearchLag.TotalMilliseconds)
+        {
+            var behind = (lag - PaceSearchLag.TotalMilliseconds) / (MaxSearchLag - PaceSearchLag).TotalMilliseconds;
+            await Task.Delay(behind * MaxCommitPace);
+            return;
+        }
         var held = Stopwatch.GetTimestamp();
         while (SearchLagMilliseconds > MaxSearchLag.TotalMilliseconds && Interlocked.Read(ref _searchableThroughCommit) >= 0 && !_indexFailing
                && Stopwatch.GetElapsedTime(held) < MaxCommitHold)
