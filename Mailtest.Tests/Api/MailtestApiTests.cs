@@ -94,7 +94,8 @@ public sealed class MailtestApiTests : IAsyncLifetime
 
         var items = await mine.Owner.GetFromJsonAsync<JsonElement[]>("/api/v1/environments");
 
-        Assert.Equal([mine.StagingId, mine.ProductionId], items!.Select(i => i.GetProperty("id").GetGuid()).Order());
+        // Both sides sorted: two ids made in the same millisecond have no fixed order between them.
+        Assert.Equal(new[] { mine.StagingId, mine.ProductionId }.Order(), items!.Select(i => i.GetProperty("id").GetGuid()).Order());
         Assert.DoesNotContain(items!, i => i.GetProperty("id").GetGuid() == theirs.StagingId);
         Assert.Contains(items!, i => i.GetProperty("kind").GetString() == "production" && i.GetProperty("mailtest").GetString() == "disabled");
     }
