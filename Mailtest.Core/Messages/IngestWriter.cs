@@ -258,17 +258,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         var held = Stopwatch.GetTimestamp();
         while (SearchLagMilliseconds > MaxSearchLag.TotalMilliseconds && Interlocked.Read(ref _searchableThroughCommit) >= 0 && !_indexFailing
                && Stopwatch.GetElapsedTime(held) < MaxCommitHold)
-        {
-            using var timeout = new CancellationTokenSource(IndexDelay);
-            try
-            {
-                await _indexStepEnded.Reader.WaitToReadAsync(timeout.Token);
-                _indexStepEnded.Reader.TryRead(out _);
-            }
-            catch (OperationCanceledException) when (timeout.IsCancellationRequested)
-            {
-            }
-        }
+            await SignalledWithinAsync(_indexStepEnded.Reader, IndexDelay);
     }
 
     private async Task IndexLoopAsync()
@@ -281,13 +271,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             if (!more)
             {
                 // Nothing known to do: wait for a commit, but look now and then for deletions anyway.
-                bool? woken = await WokenWithinAsync(DeletionPollInterval);
+                bool? woken = await SignalledWithinAsync(_indexWake.Reader, DeletionPollInterval);
                 // Gather: a step once no commit has come for IdleIndexDelay, and at least every IndexDelay. Between
                 // the commits of a busy stream the queue is empty for moments; a step per commit would index a
                 // commit's few messages at a time, and per message a step of 8 costs about twice one of 400.
                 var since = Stopwatch.GetTimestamp();
                 while (woken == true && Stopwatch.GetElapsedTime(since) is var waited && waited < IndexDelay)
-                    woken = await WokenWithinAsync(Min(IdleIndexDelay, IndexDelay - waited));
+                    woken = await SignalledWithinAsync(_indexWake.Reader, Min(IdleIndexDelay, IndexDelay - waited));
                 if (woken is null) break;
             }
             (more, var indexed) = await IndexAsync(); // more left (catching up): the next step at once
@@ -304,14 +294,14 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
 
-    /// <summary>True when woken within <paramref name="delay"/>, false when not, null when the writer is stopping.</summary>
-    private async Task<bool?> WokenWithinAsync(TimeSpan delay)
+    /// <summary>True when <paramref name="signal"/> fires within <paramref name="delay"/> (taken), false when not, null when it is completed (the writer is stopping).</summary>
+    private static async Task<bool?> SignalledWithinAsync(ChannelReader<bool> signal, TimeSpan delay)
     {
         using var timeout = new CancellationTokenSource(delay);
         try
         {
-            if (!await _indexWake.Reader.WaitToReadAsync(timeout.Token)) return null;
-            _indexWake.Reader.TryRead(out _);
+            if (!await signal.WaitToReadAsync(timeout.Token)) return null;
+            signal.TryRead(out _);
             return true;
         }
         catch (OperationCanceledException) when (timeout.IsCancellationRequested)

@@ -208,14 +208,6 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         return connection;
     }
 
-    /// <summary>
-    /// FTS5 holds a transaction's new index words in memory up to this much before writing a segment
-    /// (its default is 1 MB). A random-word message brings ~2,700 distinct words, ~100 KB of that: at the
-    /// default an index step of 100 messages wrote ten small segments, each merged again later. Stored
-    /// in the index file's FTS5 config; memory only while a step runs.
-    /// </summary>
-    private const int IndexStepMemoryBytes = 8 * 1024 * 1024;
-
     private SqliteConnection OpenIndex()
     {
         if (_indexConnection is not null) return _indexConnection;
@@ -229,7 +221,6 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
                 PRAGMA {Index}.journal_mode=WAL;
                 PRAGMA {Index}.synchronous=FULL;
                 {SearchIndexFile.CreateTablesSql(SearchIndexFile.Schema)}
-                INSERT INTO {Index}."MessageSearchIndex" ("MessageSearchIndex", rank) VALUES ('hashsize', {IndexStepMemoryBytes});
                 CREATE TEMP TABLE IF NOT EXISTS "PendingIndexRows" ("Id" INTEGER PRIMARY KEY);
                 CREATE TEMP TABLE IF NOT EXISTS "AppliedIndexDeletions" ("EntryId" INTEGER PRIMARY KEY);
                 """;
