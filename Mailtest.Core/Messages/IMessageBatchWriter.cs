@@ -27,6 +27,14 @@ internal interface IMessageBatchWriter : IAsyncDisposable
     /// </summary>
     Task<IndexPass> IndexPendingAsync(int maxRows);
 
+    /// <summary>
+    /// Opens, at start and before the application serves, what the index loop writes. SQLite: the index
+    /// file's read-write connection, which keeps its WAL index (<c>-shm</c>) in existence; the app's
+    /// connections attach the file read-only and cannot create it, so without it their opens fail
+    /// ("unable to open database file") until the index loop's first step.
+    /// </summary>
+    void OpenIndex() { }
+
     /// <summary>Merges the full-text index into the shape searches read fastest (after a large catch-up); called from the index loop.</summary>
     Task OptimizeIndexAsync() => Task.CompletedTask;
 }

@@ -176,6 +176,21 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Starts the loops without a message, so text committed before a crash is indexed.</summary>
     public void Start() => _ = _loops.Value;
 
+    /// <summary>At start, before the application serves: opens what the index loop writes (see <see cref="IMessageBatchWriter.OpenIndex"/>), then the loops.</summary>
+    internal void OpenIndexAndStart()
+    {
+        try
+        {
+            if (!_loops.IsValueCreated) _tables.OpenIndex(); // once the loops run, the index loop's own
+        }
+        catch (Exception error)
+        {
+            // The index loop opens it again at its first step, and says so if it still cannot.
+            _logger.LogWarning(error, "Could not open the search index at start.");
+        }
+        Start();
+    }
+
     /// <summary>Completes when the transaction holding <paramref name="message"/> has committed.</summary>
     /// <remarks>Cancelling stops the wait, not the write: a queued message is still stored.</remarks>
     public Task WriteAsync(PreparedMessage message, CancellationToken cancellationToken = default)

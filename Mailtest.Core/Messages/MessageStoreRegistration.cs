@@ -49,7 +49,7 @@ internal sealed class IngestWriterStartup(IngestWriter writer) : IHostedService
 {
     public Task StartAsync(CancellationToken cancellationToken)
     {
-        writer.Start();
+        writer.OpenIndexAndStart();
         return Task.CompletedTask;
     }
 

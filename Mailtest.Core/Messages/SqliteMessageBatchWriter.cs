@@ -208,6 +208,8 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         return connection;
     }
 
+    void IMessageBatchWriter.OpenIndex() => OpenIndex();
+
     private SqliteConnection OpenIndex()
     {
         if (_indexConnection is not null) return _indexConnection;
