@@ -30,7 +30,7 @@ public sealed record MimeSummary(
             // copied (they are small; copying measured cheaper than MimeKit's bounded views). From a file,
             // persistent: part contents stay references into the file instead of copies in memory.
             var message = spooled.FilePath is null
-                ? MimeMessage.Load(ParserOptions.Default, stream, persistent: false, cancellationToken)
+                ? ParseInMemory(stream, cancellationToken)
                 : await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, cancellationToken);
             return FromMessage(message, cancellationToken);
         }
@@ -38,6 +38,25 @@ public sealed record MimeSummary(
         {
             // Whatever MimeKit cannot make sense of is still stored: raw bytes, envelope, size.
             return Unreadable;
+        }
+    }
+
+    /// <summary>This thread's parser, reused: setting up a new MimeParser (its buffers) cost a quarter of parsing an
+    /// invoice (measured 32 vs 24 µs and 32 vs 26 KB allocated per 9 KB message). The parse is synchronous, so no other
+    /// message can use the thread's parser meanwhile; it lets go of the message's stream afterwards.</summary>
+    [ThreadStatic] private static MimeParser? _parser;
+
+    private static MimeMessage ParseInMemory(Stream stream, CancellationToken cancellationToken)
+    {
+        var parser = _parser ??= new MimeParser(ParserOptions.Default, Stream.Null, MimeFormat.Entity, persistent: false);
+        parser.SetStream(stream, MimeFormat.Entity, persistent: false);
+        try
+        {
+            return parser.ParseMessage(cancellationToken);
+        }
+        finally
+        {
+            parser.SetStream(Stream.Null, MimeFormat.Entity, persistent: false); // the spooled bytes go back to their pool after delivery
         }
     }
 
