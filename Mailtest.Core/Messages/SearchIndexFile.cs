@@ -37,6 +37,13 @@ public static class SearchIndexFile
     /// </summary>
     private const int IndexStepMemoryBytes = 8 * 1024 * 1024;
 
+    /// <summary>
+    /// The form of the index's words (<see cref="SearchTrigrams"/>), kept as the file's <c>user_version</c>:
+    /// a file whose words have another form would answer no search, so it is made anew and rebuilt.
+    /// 0 (files made before it was kept): a trigram's three characters alone; 2: with its two spread characters.
+    /// </summary>
+    internal const int WordsFormat = 2;
+
     /// <summary>The index file's tables, created when missing, and the index's settings (<paramref name="schema"/>: where the file is attached, or main when opened directly).</summary>
     internal static string CreateTablesSql(string schema) => $"""
         CREATE VIRTUAL TABLE IF NOT EXISTS "{schema}"."MessageSearchIndex" USING fts5(
@@ -46,21 +53,23 @@ public static class SearchIndexFile
             "Id" INTEGER NOT NULL PRIMARY KEY CHECK ("Id" = 1),
             "IndexedThroughId" INTEGER NOT NULL);
         INSERT OR IGNORE INTO "{schema}"."SearchIndexProgress" ("Id", "IndexedThroughId") VALUES (1, 0);
+        PRAGMA "{schema}".user_version = {WordsFormat};
         """;
 
     /// <summary>
     /// Makes sure the index file of <paramref name="databasePath"/> exists and can be read, before any
     /// connection attaches it: a missing file is created; an unreadable one (not a database, damaged, from
-    /// an incompatible build) is deleted and created anew. Either way the index step rebuilds it from the
-    /// stored text. Called at start, while nothing else has the file open.
+    /// an incompatible build) or one whose words have another form (<see cref="WordsFormat"/>) is deleted
+    /// and created anew. Either way the index step rebuilds it from the stored text. Called at start, while
+    /// nothing else has the file open.
     /// </summary>
     public static void EnsureUsable(string databasePath, ILogger logger)
     {
         var path = PathFor(databasePath);
         try
         {
-            CreateTables(path);
-            return;
+            if (CreateTables(path) is not { } format) return;
+            logger.LogInformation("The search index {Path} holds words of an older form ({Format}); making it anew (it is rebuilt from the stored text in the background).", path, format);
         }
         catch (SqliteException error)
         {
@@ -71,21 +80,33 @@ public static class SearchIndexFile
         CreateTables(path);
     }
 
-    private static void CreateTables(string path)
+    /// <returns>Null when the file is usable (made if missing); the form of its words when they have another.</returns>
+    private static long? CreateTables(string path)
     {
         using var connection = new SqliteConnection(OwnConnectionString(path));
         connection.Open();
         using var command = connection.CreateCommand();
-        // Reads the schema first (fails on a file that is not a database), then the mark (fails on a damaged table).
+        // Reads the schema first (fails on a file that is not a database).
+        command.CommandText = "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE;";
+        command.ExecuteNonQuery();
+        command.CommandText = """
+            SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE "name" = 'MessageSearchIndex') THEN (SELECT "user_version" FROM pragma_user_version) END
+            """;
+        if (command.ExecuteScalar() is long format && format != WordsFormat)
+        {
+            command.CommandText = "ROLLBACK";
+            command.ExecuteNonQuery();
+            return format;
+        }
+        // Then the mark (fails on a damaged table).
         command.CommandText = $"""
-            PRAGMA journal_mode=WAL;
-            BEGIN IMMEDIATE;
             {CreateTablesSql("main")}
             COMMIT;
             SELECT "IndexedThroughId" FROM "SearchIndexProgress";
             SELECT count(*) FROM (SELECT rowid FROM "MessageSearchIndex" LIMIT 1);
             """;
         command.ExecuteNonQuery();
+        return null;
     }
 
     private static string OwnConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();

@@ -8,7 +8,8 @@ namespace Mailtest.Core.Messages;
 /// names candidates; every candidate's stored text is checked with <c>LIKE</c> afterwards
 /// (<see cref="MessageSearchFilter"/>), so the index may hold anything that contains every trigram a
 /// true match's term asks for. It holds the <b>distinct trigrams found within each whitespace-free
-/// run of the lower-cased text</b>, each once, as a word of FTS5's cheap <c>ascii</c> tokenizer.
+/// run of the lower-cased text</b>, each once, as a word of FTS5's cheap <c>ascii</c> tokenizer
+/// (the trigram's three characters and two <see cref="Spread"/> characters).
 /// A term asks for the trigrams within its own whitespace-free pieces: wherever the term occurs
 /// (case aside), each of its pieces lies inside one of the text's runs, so its trigrams are all there.
 /// <para>
@@ -66,7 +67,7 @@ public static class SearchTrigrams
             }
             if (++run >= 3 && seen.Add(((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower))
             {
-                if (buffer.Length - length < 16) // a word is at most 3 × 2 chars and a space
+                if (buffer.Length - length < 16) // a word is at most 3 × 2 chars, 2 spread chars and a space
                 {
                     Array.Resize(ref buffer, buffer.Length * 2);
                     t_buffer = buffer;
@@ -75,6 +76,9 @@ public static class SearchTrigrams
                 length = Put(buffer, length, first);
                 length = Put(buffer, length, second);
                 length = Put(buffer, length, lower);
+                var spread = Spread(((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower);
+                buffer[length++] = spread.First;
+                buffer[length++] = spread.Second;
             }
             first = second;
             second = lower;
@@ -118,6 +122,28 @@ public static class SearchTrigrams
     private static ulong Key((Rune First, Rune Second, Rune Third) t) => // code points have 21 bits
         ((ulong)(uint)t.First.Value << 42) | ((ulong)(uint)t.Second.Value << 21) | (uint)t.Third.Value;
 
+    /// <summary>
+    /// The two characters that end a trigram's word, mixed from the whole trigram (its <see cref="Key"/>;
+    /// MurmurHash3's 64-bit finalizer). FTS5 gathers a transaction's words in a hash table whose function
+    /// spreads short words poorly: the 17,576 trigrams of lower-case letters fall on 1,792 of its slots, so
+    /// each word written walked a chain of ~10 others comparing bytes, ~40 % of an index step's CPU on a
+    /// random-word body. With these two characters they spread as well as random keys would (~1.3 words per
+    /// slot), and an index step costs ~40 % less per such message (docs/benchmarks.md). Letters and digits
+    /// only, lower-case: the <c>ascii</c> tokenizer keeps them inside the word as they are. The index file
+    /// records this format (<see cref="SearchIndexFile"/>): an index built with other words is rebuilt.
+    /// </summary>
+    internal static (char First, char Second) Spread(ulong key)
+    {
+        key ^= key >> 33;
+        key *= 0xff51afd7ed558ccdUL;
+        key ^= key >> 33;
+        key *= 0xc4ceb9fe1a85ec53UL;
+        key ^= key >> 33;
+        return (SpreadCharacters[(int)(key % 36)], SpreadCharacters[(int)((key >> 8) % 36)]);
+    }
+
+    private const string SpreadCharacters = "0123456789abcdefghijklmnopqrstuvwxyz";
+
     /// <summary>Every trigram (with repeats) within the whitespace-free runs of <paramref name="text"/>, lower-cased.</summary>
     private static IEnumerable<(Rune, Rune, Rune)> Trigrams(string text)
     {
@@ -140,7 +166,7 @@ public static class SearchTrigrams
     /// <summary>
     /// A trigram as one word of the <c>ascii</c> tokenizer, which splits at every ASCII character but
     /// letters and digits: those are moved to the private-use area (U+E000 + code), which it keeps
-    /// inside words like any non-ASCII character. Which word a trigram becomes matters only for
+    /// inside words like any non-ASCII character; then its two <see cref="Spread"/> characters. Which word a trigram becomes matters only for
     /// speed (the same rule builds the index and the query; LIKE decides), so a text that really
     /// holds such private-use characters gets a few more candidates, never fewer.
     /// </summary>
@@ -156,6 +182,8 @@ public static class SearchTrigrams
         Append(words, trigram.First);
         Append(words, trigram.Second);
         Append(words, trigram.Third);
+        var (first, second) = Spread(Key(trigram));
+        words.Append(first).Append(second);
 
         static void Append(StringBuilder words, Rune character)
         {

@@ -113,7 +113,8 @@ public sealed class InboxPageTests : BunitContext, IClassFixture<SqliteCore>
     {
         var (owner, staging) = await OwnerWithMailAsync(2);
         var page = Open(owner);
-        await page.FindAll(".inbox-message")[1].ClickAsync(new());
+        // Find and click in one dispatch: a live event from the seeding may re-render in between.
+        await page.InvokeAsync(() => page.FindAll(".inbox-message")[1].ClickAsync(new()));
         page.WaitForAssertion(() => Assert.Equal("Order 000", page.Find(".inbox-preview__subject").TextContent));
 
         await _core.IngestAsync(staging, SampleMail.Plain("Order 002"));

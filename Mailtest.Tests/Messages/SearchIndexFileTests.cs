@@ -20,6 +20,7 @@ public sealed class SearchIndexFileTests
     [InlineData("deleted")]
     [InlineData("unreadable")]
     [InlineData("from another database")] // ahead of the main file's ids, as after restoring an older copy of mailtest.db
+    [InlineData("of an older form")] // made by a Mailtest whose index words were the trigrams' three characters alone
     public async Task An_index_file_lost_while_stopped_is_rebuilt_at_start_and_search_finds_everything(string loss)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-indexfile-{Guid.NewGuid():N}");
@@ -47,6 +48,28 @@ public sealed class SearchIndexFileTests
                     INSERT INTO "search"."MessageSearchIndex"("MessageSearchIndex") VALUES ('delete-all');
                     UPDATE "search"."SearchIndexProgress" SET "IndexedThroughId" = 1000000;
                     """);
+            }
+            else if (loss == "of an older form")
+            {
+                // Every message indexed, the mark at the last: only the words' form tells this index apart.
+                await using var connection = await SearchIndexFiles.OpenAsync(dataDirectory);
+                await SearchIndexFiles.ExecuteAsync(connection, """INSERT INTO "search"."MessageSearchIndex"("MessageSearchIndex") VALUES ('delete-all'); PRAGMA "search".user_version = 0;""");
+                await using var entries = connection.CreateCommand();
+                entries.CommandText = """SELECT "Id", "Text" FROM "MessageSearchEntries" """;
+                var olderWords = new List<(long Id, string Words)>();
+                await using (var reader = await entries.ExecuteReaderAsync(Cancel))
+                    while (await reader.ReadAsync(Cancel))
+                        olderWords.Add((reader.GetInt64(0), string.Join(' ', SearchTrigrams.IndexText(reader.GetString(1)).Split(' ').Select(word => word[..^2]))));
+                foreach (var (id, older) in olderWords)
+                {
+                    await using var insert = connection.CreateCommand();
+                    insert.CommandText = """INSERT INTO "search"."MessageSearchIndex" (rowid, "Trigrams") VALUES ($id, $words)""";
+                    insert.Parameters.AddWithValue("$id", id);
+                    insert.Parameters.AddWithValue("$words", older);
+                    await insert.ExecuteNonQueryAsync(Cancel);
+                }
+                Assert.Equal(words.Length, await SearchIndexFiles.ExecuteAsync(connection, """SELECT count(*) FROM "search"."MessageSearchIndex" """));
+                Assert.Equal(0, await SearchIndexFiles.ExecuteAsync(connection, """SELECT count(*) FROM "MessageSearchEntries" WHERE "Id" > (SELECT "IndexedThroughId" FROM "search"."SearchIndexProgress")"""));
             }
             else
             {

@@ -42,9 +42,19 @@ public sealed class SearchTrigramsTests
     public void The_index_holds_each_in_word_trigram_once_lower_cased_and_none_across_whitespace()
     {
         var words = SearchTrigrams.IndexText("Abcd abcd ABCD\tbcd x y").Split(' ');
-        Assert.Equal(["abc", "bcd"], words);
+        Assert.Equal(["abc", "bcd"], words.Select(word => word[..3]));
         Assert.Null(SearchTrigrams.MatchQuery("ab cd e"));
-        Assert.Equal("\"abc\" AND \"bcd\"", SearchTrigrams.MatchQuery("ABCD ab"));
+        Assert.Equal(string.Join(" AND ", words.Select(word => $"\"{word}\"")), SearchTrigrams.MatchQuery("ABCD ab"));
+    }
+
+    [Fact]
+    public void Each_word_ends_in_two_lower_case_letters_or_digits_mixed_from_its_trigram()
+    {
+        // What FTS5's hash table needs to spread the words (see SearchTrigrams.Spread); the ascii tokenizer keeps them as they are.
+        var words = SearchTrigrams.IndexText(string.Join(' ', Enumerable.Range(0, 26 * 26).Select(i => $"{(char)('a' + i / 26)}{(char)('a' + i % 26)}q"))).Split(' ');
+        Assert.Equal(26 * 26, words.Length);
+        Assert.All(words, word => Assert.True(word.Length == 5 && word[3..].All(c => char.IsAsciiDigit(c) || char.IsAsciiLetterLower(c)), word));
+        Assert.True(words.Select(word => word[3..]).Distinct().Count() > 500, "the ends hardly vary with the trigram");
     }
 
     [Fact]
@@ -52,7 +62,7 @@ public sealed class SearchTrigramsTests
     {
         // The ascii tokenizer splits at ASCII punctuation: "7-q" must reach it as one word, not two.
         var word = Assert.Single(SearchTrigrams.IndexText("7-q").Split(' '));
-        Assert.Equal(3, word.Length);
+        Assert.Equal(5, word.Length);
         Assert.All(word, c => Assert.True(char.IsAsciiLetterOrDigit(c) || c >= 0x80, $"U+{(int)c:X4} would split the word"));
         Assert.NotEqual(SearchTrigrams.IndexText("7-q"), SearchTrigrams.IndexText("7.q"));
     }
@@ -90,12 +100,25 @@ public sealed class SearchTrigramsTests
             }
             run.Add(Rune.ToLowerInvariant(character));
             if (run.Count < 3) continue;
-            // Distinct by characters (a word may stand for two trigrams: "-" and U+E02D both become U+E02D).
+            // Distinct by characters (a trigram's first three characters may stand for two: "-" and U+E02D both become U+E02D).
             var trigram = run.GetRange(run.Count - 3, 3);
             if (!seen.Add(string.Concat(trigram))) continue;
-            words.Add(string.Concat(trigram.Select(r => r.Value < 0x80 && !char.IsAsciiLetterOrDigit((char)r.Value) ? ((char)(0xE000 + r.Value)).ToString() : r.ToString())));
+            words.Add(string.Concat(trigram.Select(r => r.Value < 0x80 && !char.IsAsciiLetterOrDigit((char)r.Value) ? ((char)(0xE000 + r.Value)).ToString() : r.ToString()))
+                + Spread(((ulong)(uint)trigram[0].Value << 42) | ((ulong)(uint)trigram[1].Value << 21) | (uint)trigram[2].Value));
         }
         return string.Join(' ', words);
+    }
+
+    /// <summary>Two characters from MurmurHash3's 64-bit finalizer of the trigram's code points, 21 bits each.</summary>
+    private static string Spread(ulong key)
+    {
+        key ^= key >> 33;
+        key *= 0xff51afd7ed558ccdUL;
+        key ^= key >> 33;
+        key *= 0xc4ceb9fe1a85ec53UL;
+        key ^= key >> 33;
+        const string Characters = "0123456789abcdefghijklmnopqrstuvwxyz";
+        return $"{Characters[(int)(key % 36)]}{Characters[(int)((key >> 8) % 36)]}";
     }
 
     private static HashSet<string> IndexedWords(string indexText) => [.. indexText.Split(' ', StringSplitOptions.RemoveEmptyEntries)];
