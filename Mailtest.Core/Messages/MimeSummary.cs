@@ -80,8 +80,8 @@ public sealed record MimeSummary(
     // The preview's own HTML-to-text, so search sees what the Plain tab shows.
     private static string ReadableBody(MimeMessage message)
     {
-        if (MessageParts.Body(message, isHtml: false)?.Text is { } text && !string.IsNullOrWhiteSpace(text)) return text;
-        return MessageParts.Body(message, isHtml: true)?.Text is { } html && !string.IsNullOrWhiteSpace(html) ? HtmlToText.Convert(html) : "";
+        if (MessageParts.Body(message, isHtml: false) is { } plain && MessageParts.Text(plain) is var text && !string.IsNullOrWhiteSpace(text)) return text;
+        return MessageParts.Body(message, isHtml: true) is { } htmlPart && MessageParts.Text(htmlPart) is var html && !string.IsNullOrWhiteSpace(html) ? HtmlToText.Convert(html) : "";
     }
 
     private static string Truncate(string text) => text.Length <= MaxBodyTextChars ? text : text[..MaxBodyTextChars];

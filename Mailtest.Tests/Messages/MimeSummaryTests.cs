@@ -1,5 +1,6 @@
 using System.Text;
 using Mailtest.Core.Messages;
+using Mailtest.Core.Messages.Preview;
 using Mailtest.Smtp;
 using Mailtest.Tests.Infrastructure;
 using MimeKit;
@@ -44,6 +45,45 @@ public sealed class MimeSummaryTests
 
         Assert.Equal(("First", "alpha"), (first.Subject, first.BodyText.Trim()));
         Assert.Equal(("Second", "beta", (string?)null), (second.Subject, second.BodyText.Trim(), second.From));
+    }
+
+    [Fact]
+    public void A_text_parts_text_is_what_MimeKit_gives_for_it_whatever_its_charset_encoding_and_line_ends()
+    {
+        var random = new Random(20261127);
+        string[] pieces = ["a", "Zz", " ", ".", "é", "€", "😀", "\r", "\n", "\r\n", "\r\r\n", "\n\r", "\0", "\t"];
+        string?[] charsets = ["utf-8", "UTF-8", "iso-8859-1", "us-ascii", null];
+        string?[] encodings = [null, "7bit", "8bit", "binary", "base64", "quoted-printable"];
+        var fast = 0;
+        for (var sample = 0; sample < 3_000; sample++)
+        {
+            var text = new StringBuilder();
+            for (var i = random.Next(0, 40); i > 0; i--) text.Append(pieces[random.Next(pieces.Length)]);
+            var body = new List<byte>();
+            if (random.Next(10) == 0) body.AddRange(Encoding.UTF8.Preamble);
+            body.AddRange(Encoding.UTF8.GetBytes(text.ToString()));
+            if (random.Next(8) == 0) body.Insert(random.Next(body.Count + 1), 0xFF); // not UTF-8
+            var charset = charsets[random.Next(charsets.Length)];
+            var encoding = encodings[random.Next(encodings.Length)];
+            var stored = encoding switch
+            {
+                "base64" => Encoding.ASCII.GetBytes(Convert.ToBase64String(body.ToArray(), Base64FormattingOptions.InsertLineBreaks)),
+                "quoted-printable" => Encoding.ASCII.GetBytes(string.Concat(body.Select(b => b is >= 33 and <= 126 and not (byte)'=' ? ((char)b).ToString() : $"={b:X2}"))),
+                _ => body.ToArray(),
+            };
+            var headers = $"Subject: sample {sample}\r\nContent-Type: text/{(random.Next(2) == 0 ? "plain" : "html")}" + (charset is null ? "" : $"; charset={charset}") + "\r\n"
+                + (encoding is null ? "" : $"Content-Transfer-Encoding: {encoding}\r\n") + "\r\n";
+            byte[] eml = [.. Encoding.ASCII.GetBytes(headers), .. stored];
+            foreach (var persistent in new[] { false, true })
+            {
+                var part = (TextPart)MimeMessage.Load(new MemoryStream(eml), persistent).Body!;
+                var read = MessageParts.Text(part);
+                Assert.Equal(part.Text, read);
+                Assert.Equal(part.Text, MessageParts.Text(part)); // reading it leaves the part as it was
+                if (encoding is null or "7bit" or "8bit" or "binary" && charset?.ToLowerInvariant() == "utf-8") fast++;
+            }
+        }
+        Assert.True(fast > 500, $"only {fast} samples took the UTF-8 path");
     }
 
     private static MimeSummary OwnParse(byte[] bytes, CancellationToken ct)

@@ -1,3 +1,6 @@
+using System.Buffers;
+using System.Text;
+using System.Text.Unicode;
 using MimeKit;
 using MimeKit.IO;
 
@@ -60,6 +63,59 @@ internal static class MessageParts
         try { WriteDecoded(part, measure, cancellationToken); }
         catch (FormatException) { }
         return measure.Length;
+    }
+
+    /// <summary>
+    /// A text part's text exactly as <see cref="TextPart.Text"/> gives it (its charset, line ends as LF), read
+    /// straight from the part when it is UTF-8 that needs no decoding (the common case): MimeKit's filter chain
+    /// took 4.5 µs and allocated 19.8 KB for an invoice's 2.4 KB of text, this one string. Anything else (another
+    /// charset, base64, quoted-printable, bytes that are not UTF-8) goes through MimeKit.
+    /// </summary>
+    public static string Text(TextPart part)
+    {
+        if (!IsUtf8AsStored(part) || part.Content?.Stream is not { CanSeek: true, Length: <= MaxTextAsStoredBytes } stored)
+            return part.Text;
+        var length = (int)stored.Length;
+        var bytes = ArrayPool<byte>.Shared.Rent(Math.Max(length, 1));
+        try
+        {
+            stored.Position = 0;
+            stored.ReadExactly(bytes, 0, length);
+            if (!Utf8.IsValid(bytes.AsSpan(0, length))) return part.Text; // bytes that are not UTF-8: MimeKit's own rule
+            length = CrLfToLf(bytes.AsSpan(0, length));
+            return Encoding.UTF8.GetString(bytes, 0, length);
+        }
+        finally
+        {
+            stored.Position = 0;
+            ArrayPool<byte>.Shared.Return(bytes);
+        }
+    }
+
+    private const int MaxTextAsStoredBytes = 1024 * 1024;
+
+    private static bool IsUtf8AsStored(TextPart part) =>
+        part.ContentTransferEncoding is ContentEncoding.Default or ContentEncoding.SevenBit or ContentEncoding.EightBit or ContentEncoding.Binary
+        && string.Equals(part.ContentType.Charset, "utf-8", StringComparison.OrdinalIgnoreCase)
+        && FormatOptions.Default.NewLineFormat == NewLineFormat.Unix;
+
+    /// <summary>MimeKit's Dos2UnixFilter, in place: a CR before an LF is dropped, as is a CR that ends the text; any other CR stays.</summary>
+    private static int CrLfToLf(Span<byte> text)
+    {
+        var written = 0;
+        byte previous = 0;
+        foreach (var c in text)
+        {
+            if (c == (byte)'\n')
+                text[written++] = c;
+            else
+            {
+                if (previous == (byte)'\r') text[written++] = previous;
+                if (c != (byte)'\r') text[written++] = c;
+            }
+            previous = c;
+        }
+        return written;
     }
 
     /// <summary>The HTML or plain-text body the preview shows: the first text part of that subtype that is not an attachment.</summary>

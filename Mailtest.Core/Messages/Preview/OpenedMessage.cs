@@ -116,8 +116,8 @@ internal sealed class ParsedMessage
         _raw = raw;
         RawLength = rawLength;
         _leaves = MessageParts.Leaves(message);
-        Html = MessageParts.Body(message, isHtml: true)?.Text;
-        var text = MessageParts.Body(message, isHtml: false)?.Text;
+        Html = MessageParts.Body(message, isHtml: true) is { } html ? MessageParts.Text(html) : null;
+        var text = MessageParts.Body(message, isHtml: false) is { } plain ? MessageParts.Text(plain) : null;
         Plain = text is not null ? new PlainTextView(text, DerivedFromHtml: false)
             : Html is not null ? new PlainTextView(HtmlToText.Convert(Html), DerivedFromHtml: true)
             : null;
