@@ -155,6 +155,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly List<(long Request, TaskCompletionSource Current)> _indexWaiters = [];
     /// <summary>When the oldest commit not yet searchable committed; 0 when every commit is searchable (read by the gauge).</summary>
     private long _oldestUnsearchableTimestamp;
+    /// <summary>When the last commit was made (<see cref="GatherAsync"/>).</summary>
+    private long _lastCommitTimestamp;
 
     internal IngestWriter(IMessageBatchWriter tables, MessageEvents events, OrganizationUsage usage, ILogger<IngestWriter> logger)
     {
@@ -286,14 +288,10 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             if (!more)
             {
                 // Nothing known to do: wait for a commit, but look now and then for deletions anyway.
-                bool? woken = await SignalledWithinAsync(_indexWake.Reader, DeletionPollInterval);
-                // Gather: a step once no commit has come for IdleIndexDelay, and at least every IndexDelay. Between
-                // the commits of a busy stream the queue is empty for moments; a step per commit would index a
-                // commit's few messages at a time, and per message a step of 8 costs about twice one of 400.
-                var since = Stopwatch.GetTimestamp();
-                while (woken == true && Stopwatch.GetElapsedTime(since) is var waited && waited < IndexDelay)
-                    woken = await SignalledWithinAsync(_indexWake.Reader, Min(IdleIndexDelay, IndexDelay - waited));
+                var woken = await SignalledWithinAsync(_indexWake.Reader, DeletionPollInterval);
                 if (woken is null) break;
+                if (woken == true) await GatherAsync();
+                _indexWake.Reader.TryRead(out _); // what woke it during the gather is in this step
             }
             (more, var indexed) = await IndexAsync(); // more left (catching up): the next step at once
             if (!catchingUp) continue;
@@ -305,6 +303,24 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             if (caughtUpRows >= OptimizeAfterCatchUpRows) await OptimizeIndexAsync();
         }
         // Stopping: whatever was committed is indexed at the next start.
+    }
+
+    /// <summary>
+    /// Waits until no commit has come for <see cref="IdleIndexDelay"/>, or for <see cref="IndexDelay"/> at most:
+    /// between the commits of a busy stream the queue is empty for moments, and a step per commit would index a
+    /// commit's few messages at a time (per message a step of 8 costs about twice one of 400). It looks at the
+    /// time of the last commit rather than being woken by each one (~1,000 a second under load).
+    /// </summary>
+    private async Task GatherAsync()
+    {
+        var since = Stopwatch.GetTimestamp();
+        while (!_stopping)
+        {
+            var quiet = Stopwatch.GetElapsedTime(Interlocked.Read(ref _lastCommitTimestamp));
+            var waited = Stopwatch.GetElapsedTime(since);
+            if (quiet >= IdleIndexDelay || waited >= IndexDelay) return;
+            await Task.Delay(Min(IdleIndexDelay - quiet, IndexDelay - waited));
+        }
     }
 
     private static TimeSpan Min(TimeSpan a, TimeSpan b) => a < b ? a : b;
@@ -404,6 +420,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
                 var now = Stopwatch.GetTimestamp();
                 if (_unsearchableCommits.Count == 0) Interlocked.Exchange(ref _oldestUnsearchableTimestamp, now);
                 _unsearchableCommits.Enqueue(new(++_commitCount, now, [.. batch.Select(p => (p.Message.Summary.OrganizationId, p.Message.Summary.EnvironmentId)).Distinct()]));
+                Interlocked.Exchange(ref _lastCommitTimestamp, now);
             }
             _indexWake.Writer.TryWrite(true);
             Commits.Add(1);
