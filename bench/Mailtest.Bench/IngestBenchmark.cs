@@ -25,6 +25,9 @@ public static class IngestBenchmark
     public static async Task<Result> RunAsync(IngestTarget target, IReadOnlyList<MimeMessage> messages, int connections, TimeSpan duration)
     {
         var latencies = new List<double>[connections];
+        // Each connection sends its own copies: MailKit writes a message's content from a stream with one position,
+        // so two connections sending the same object at once garble it (seen once as MimeKit's ArgumentException).
+        var pools = Enumerable.Range(0, connections).Select(_ => messages.Select(Copy).ToList()).ToArray();
         using var memory = new MemorySampler(target.ProcessId);
         var cpuBefore = CpuTime(target.ProcessId);
         var stopwatch = Stopwatch.StartNew();
@@ -42,7 +45,7 @@ public static class IngestBenchmark
             while (stopwatch.Elapsed < deadline)
             {
                 var started = stopwatch.Elapsed;
-                await client.SendAsync(messages[next++ % messages.Count]);
+                await client.SendAsync(pools[index][next++ % messages.Count]);
                 mine.Add((stopwatch.Elapsed - started).TotalMilliseconds);
             }
             await client.DisconnectAsync(quit: true);
@@ -53,6 +56,14 @@ public static class IngestBenchmark
         var all = latencies.SelectMany(l => l).Order().ToArray();
         return new Result(connections, all.Length, seconds, all.Length / seconds, Percentile(all, 0.50), Percentile(all, 0.99), memory.Peak,
             all.Length == 0 ? double.NaN : cpu.TotalMilliseconds / all.Length);
+    }
+
+    private static MimeMessage Copy(MimeMessage message)
+    {
+        using var bytes = new MemoryStream();
+        message.WriteTo(bytes);
+        bytes.Position = 0;
+        return MimeMessage.Load(bytes);
     }
 
     /// <summary>User + system CPU time of a process so far, from <c>/proc/PID/stat</c> (clock ticks of 10 ms).</summary>
