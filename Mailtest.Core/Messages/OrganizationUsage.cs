@@ -59,6 +59,7 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
     private Task<UsageFigures> CountAsync(Guid organizationId)
     {
         var key = (organizationId, _generations.GetValueOrDefault(organizationId));
+        if (_counting.TryGetValue(key, out var counting)) return counting; // every check while a recount runs comes here
         var mine = new TaskCompletionSource<UsageFigures>(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = _counting.GetOrAdd(key, mine.Task);
         if (running == mine.Task) _ = RunCountAsync(key, mine);

@@ -65,7 +65,8 @@ public static class SearchTrigrams
                 if (Rune.IsWhiteSpace(rune)) { run = 0; continue; }
                 lower = Rune.ToLowerInvariant(rune).Value;
             }
-            if (++run >= 3 && seen.Add(((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower))
+            var key = ((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower; // Key, without building runes
+            if (++run >= 3 && seen.Add(key))
             {
                 if (buffer.Length - length < 16) // a word is at most 3 × 2 chars, 2 spread chars and a space
                 {
@@ -76,7 +77,7 @@ public static class SearchTrigrams
                 length = Put(buffer, length, first);
                 length = Put(buffer, length, second);
                 length = Put(buffer, length, lower);
-                var spread = Spread(((ulong)(uint)first << 42) | ((ulong)(uint)second << 21) | (uint)lower);
+                var spread = Spread(key);
                 buffer[length++] = spread.First;
                 buffer[length++] = spread.Second;
             }
