@@ -68,29 +68,28 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
 
     private async Task RunCountAsync((Guid OrganizationId, long Generation) key, TaskCompletionSource<UsageFigures> done)
     {
+        UsageFigures figures;
         try
         {
             // Its own cancellation: callers may stop waiting, the count serves the others.
             await using var db = await dbFactory.CreateDbContextAsync();
             var messages = db.Messages.Where(m => m.OrganizationId == key.OrganizationId);
-            var count = await messages.LongCountAsync();
-            var bytes = await messages.SumAsync(m => (long?)m.Size) ?? 0;
-            var figures = new UsageFigures(count, bytes);
+            figures = new UsageFigures(await messages.LongCountAsync(), await messages.SumAsync(m => (long?)m.Size) ?? 0);
             if (_generations.GetValueOrDefault(key.OrganizationId) == key.Generation)
                 _counters[key.OrganizationId] = new Counter(figures, clock.GetUtcNow());
-            done.SetResult(figures);
         }
         catch (Exception error)
         {
             // A background recount's failure leaves the kept figures in use; a waited-for count reports it to its callers.
             logger.LogWarning(error, "Could not count the messages of organization {OrganizationId}.", key.OrganizationId);
+            _counting.TryRemove(KeyValuePair.Create(key, done.Task));
             done.SetException(error);
             _ = done.Task.Exception; // observed: a background recount has no caller
+            return;
         }
-        finally
-        {
-            _counting.TryRemove(KeyValuePair.Create(key, done.Task));
-        }
+        // Unregistered before it completes: a check that comes after it must not be handed this finished count.
+        _counting.TryRemove(KeyValuePair.Create(key, done.Task));
+        done.SetResult(figures);
     }
 
     private sealed record Counter(UsageFigures Figures, DateTimeOffset CountedAt);
