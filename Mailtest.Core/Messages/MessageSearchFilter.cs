@@ -30,6 +30,7 @@ internal static class MessageSearchFilter
         }
         var predicates = new List<Expression<Func<CapturedMessage, bool>>>();
         List<Guid>? drivingMatches = null;
+        Expression<Func<CapturedMessage, bool>>? drivingPredicate = null;
         foreach (var term in search.Terms)
         {
             // Free text on both databases; on PostgreSQL the field filters too (the trigram index over
@@ -46,7 +47,7 @@ internal static class MessageSearchFilter
                 }
                 predicates.Add(term.Negated ? Not(match.Predicate) : match.Predicate);
                 if (!term.Negated && match.Matches is { } matches && (drivingMatches is null || matches.Count < drivingMatches.Count))
-                    drivingMatches = matches;
+                    (drivingMatches, drivingPredicate) = (matches, match.Predicate);
                 continue;
             }
             var predicate = term switch
@@ -65,9 +66,12 @@ internal static class MessageSearchFilter
         // SQLite's planner, left alone, walks the environment's index newest first and tests each row
         // against the match list (a whole environment for a rare word); CROSS JOIN makes the few
         // matches drive instead. PostgreSQL's planner finds that order from its statistics.
-        var source = drivingMatches is not null && db.IsSqlite ? DrivenBy(db, drivingMatches) : db.Messages;
+        var driven = drivingMatches is not null && db.IsSqlite;
+        var source = driven ? DrivenBy(db, drivingMatches!) : db.Messages;
         var messages = scope(source.AsNoTracking());
-        foreach (var predicate in predicates) messages = messages.Where(predicate);
+        // The driving matches are the source itself: testing each row against them again would only repeat it.
+        foreach (var predicate in predicates)
+            if (!(driven && predicate == drivingPredicate)) messages = messages.Where(predicate);
         return messages;
     }
 
@@ -96,11 +100,11 @@ internal static class MessageSearchFilter
     private sealed record FullTextMatch(Expression<Func<CapturedMessage, bool>> Predicate, List<Guid>? Matches);
 
     /// <summary>
-    /// A free-text term, driven the cheap way round. Found in no message (of these environments): null,
-    /// answered at once. Rare: the index gathers its matches (at most a couple of thousand) and they
-    /// drive the query. Common: the environment is walked newest first and each message's text tested,
-    /// which fills a page after a few dozen rows, where gathering every match first would cost hundreds
-    /// of milliseconds.
+    /// A free-text term, driven the cheap way round, decided in the order <see cref="PostgresTextAsync"/>
+    /// uses. Found in no message at all: null, answered at once (one index row tells). Common here: the
+    /// environment is walked newest first and each message's text tested, which fills a page after a
+    /// few dozen rows, where gathering every match first would cost hundreds of milliseconds. Rare here:
+    /// the index gathers its candidates (at most a couple of thousand) and their matches drive the query.
     /// </summary>
     private static async Task<FullTextMatch?> SqliteFullTextAsync(MailtestDbContext db, Func<IQueryable<CapturedMessage>, IQueryable<CapturedMessage>> scope, string value, CancellationToken cancellationToken)
     {
@@ -108,15 +112,17 @@ internal static class MessageSearchFilter
         var walk = new FullTextMatch(m => db.MessageSearchEntries.Any(e => e.MessageId == m.Id && EF.Functions.Like(e.Text, pattern, Escape)), null);
         var trigrams = SearchTrigrams.MatchQuery(value);
         if (trigrams is null) return walk; // no piece of three characters between spaces: the trigram index cannot help
-        var candidates = await IndexCandidatesAsync(CommonTermMatches);
-        if (candidates.Count == 0) return null;
+        if ((await IndexCandidatesAsync(0)).Count == 0) return null;
+        // Before the index is asked how many candidates there are: for a word in 1 % of a million
+        // messages, its first 2,001 candidates take the index's lists of common trigrams over 200,000
+        // rows (11-20 ms), more than the whole walk then costs; the probe answers in a few hundred rows.
+        if (await CommonHereAsync(scope(db.Messages.AsNoTracking()), walk.Predicate, cancellationToken)) return walk;
+        var candidates = await IndexCandidatesAsync(PrefilterCandidates);
         // Rare: the matches drive the query.
         if (candidates.Count <= CommonTermMatches) return await DrivenByMatchesAsync(db.MessageSearchEntries.Where(e => EF.Parameter(candidates).Contains(e.Id)));
-        if (await CommonHereAsync(scope(db.Messages.AsNoTracking()), walk.Predicate, cancellationToken)) return walk;
         // Common elsewhere, rare or absent here: which of the candidates are in these environments
         // decides (index lookups, no text read). None: answered at once. Few: they drive the query.
         // Many: the walk, reading a message's text only when the index names it.
-        candidates = await IndexCandidatesAsync(PrefilterCandidates);
         if (candidates.Count > PrefilterCandidates) return walk;
         var json = JsonSerializer.Serialize(candidates);
         var candidatesHere = await scope(db.Messages.FromSql($"""
