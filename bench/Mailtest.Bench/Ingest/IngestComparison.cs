@@ -92,6 +92,16 @@ public static class IngestComparison
                                  $"search lag behind the commits: median {WriterCounters.Median([.. writer.Select(w => w.SearchLagP50Ms)]):F0} ms, largest {writer.Max(w => w.SearchLagMaxMs):F0} ms " +
                                  "(the oldest committed message not yet searchable, sampled once a second during the measured rounds).");
         }
+        // An A/B: the two builds' rounds paired (each round ran both, one right after the other), since the machine's
+        // drift from round to round is larger than most changes measured.
+        var (builds, baselines) = (runs.Where(r => r.Server == "Mailtest").ToList(), runs.Where(r => r.Server == BaselineName).ToList());
+        if (builds.Count > 0 && builds.Count == baselines.Count)
+        {
+            var differences = builds.Zip(baselines, (a, b) => (a.Result.CpuMsPerMessage - b.Result.CpuMsPerMessage) * 1000).ToList();
+            output.WriteLine($"\nMailtest − {BaselineName}, server CPU per message in each round: " +
+                             string.Join(", ", differences.Select(d => d.ToString("+0;−0", CultureInfo.InvariantCulture))) +
+                             $" µs; median of the differences **{WriterCounters.Median([.. differences]).ToString("+0;−0", CultureInfo.InvariantCulture)} µs/msg**.");
+        }
     }
 
     /// <summary>The servers of one body kind, started fresh (Mailtest with an empty database).</summary>
