@@ -22,9 +22,9 @@ public static class InboxBenchmark
     public sealed record Timing(string Name, double P50Ms, double P95Ms, double CpuP50Ms, int Hits, double FirstMs);
 
     /// <summary>
-    /// Untimed passes over every kind before the timed repetitions. One is not enough: the runtime
-    /// recompiles the hot methods in the background some 100 ms after they first run (tiered JIT), and on
-    /// two cores the query timed then waits for that compiler (40-60 ms for the second first page).
+    /// Untimed passes over every kind before the timed repetitions. One is not enough: the second first-page
+    /// query took 40-60 ms and the third 1 ms, most likely because the runtime recompiles hot methods in the
+    /// background shortly after they first run (tiered JIT), and on two cores the query waits for that compiler.
     /// </summary>
     private const int WarmUpPasses = 3;
 
