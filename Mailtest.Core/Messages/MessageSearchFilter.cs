@@ -29,8 +29,7 @@ internal static class MessageSearchFilter
             return narrow is null ? messages : narrow(messages);
         }
         var predicates = new List<Expression<Func<CapturedMessage, bool>>>();
-        List<Guid>? drivingMatches = null;
-        Expression<Func<CapturedMessage, bool>>? drivingPredicate = null;
+        FullTextMatch? driving = null; // the term with the fewest matches, which drives the query on SQLite
         foreach (var term in search.Terms)
         {
             // Free text on both databases; on PostgreSQL the field filters too (the trigram index over
@@ -46,8 +45,8 @@ internal static class MessageSearchFilter
                     continue;                       // "-word" for a value found nowhere: every message does
                 }
                 predicates.Add(term.Negated ? Not(match.Predicate) : match.Predicate);
-                if (!term.Negated && match.Matches is { } matches && (drivingMatches is null || matches.Count < drivingMatches.Count))
-                    (drivingMatches, drivingPredicate) = (matches, match.Predicate);
+                if (!term.Negated && match.Matches is { } matches && (driving is null || matches.Count < driving.Matches!.Count))
+                    driving = match;
                 continue;
             }
             var predicate = term switch
@@ -66,12 +65,11 @@ internal static class MessageSearchFilter
         // SQLite's planner, left alone, walks the environment's index newest first and tests each row
         // against the match list (a whole environment for a rare word); CROSS JOIN makes the few
         // matches drive instead. PostgreSQL's planner finds that order from its statistics.
-        var driven = drivingMatches is not null && db.IsSqlite;
-        var source = driven ? DrivenBy(db, drivingMatches!) : db.Messages;
-        var messages = scope(source.AsNoTracking());
+        if (!db.IsSqlite) driving = null;
+        var messages = scope((driving is null ? db.Messages : DrivenBy(db, driving.Matches!)).AsNoTracking());
         // The driving matches are the source itself: testing each row against them again would only repeat it.
         foreach (var predicate in predicates)
-            if (!(driven && predicate == drivingPredicate)) messages = messages.Where(predicate);
+            if (predicate != driving?.Predicate) messages = messages.Where(predicate);
         return messages;
     }
 

@@ -68,7 +68,8 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
 
     private async Task RunCountAsync((Guid OrganizationId, long Generation) key, TaskCompletionSource<UsageFigures> done)
     {
-        UsageFigures figures;
+        UsageFigures figures = default;
+        Exception? failure = null;
         try
         {
             // Its own cancellation: callers may stop waiting, the count serves the others.
@@ -82,14 +83,16 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
         {
             // A background recount's failure leaves the kept figures in use; a waited-for count reports it to its callers.
             logger.LogWarning(error, "Could not count the messages of organization {OrganizationId}.", key.OrganizationId);
-            _counting.TryRemove(KeyValuePair.Create(key, done.Task));
-            done.SetException(error);
-            _ = done.Task.Exception; // observed: a background recount has no caller
-            return;
+            failure = error;
         }
         // Unregistered before it completes: a check that comes after it must not be handed this finished count.
         _counting.TryRemove(KeyValuePair.Create(key, done.Task));
-        done.SetResult(figures);
+        if (failure is null) done.SetResult(figures);
+        else
+        {
+            done.SetException(failure);
+            _ = done.Task.Exception; // observed: a background recount has no caller
+        }
     }
 
     private sealed record Counter(UsageFigures Figures, DateTimeOffset CountedAt);
