@@ -13,7 +13,12 @@ public sealed record MessageReadChanged(Guid OrganizationId, Guid EnvironmentId,
 /// <summary>Every message of the environment is read now ("mark all read"): lists update in place.</summary>
 public sealed record MessagesMarkedRead(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 /// <summary>Many messages changed in a way a list cannot apply row by row (a purge, a delete by search): read again what is shown.</summary>
-public sealed record MessagesChanged(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
+public record MessagesChanged(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
+/// <summary>
+/// These messages' tags were set, renamed or removed through the API: lists read again (it is a <see cref="MessagesChanged"/>),
+/// and a message may now match a search it did not, so waiters for a match look at these messages.
+/// </summary>
+public sealed record MessagesTagged(Guid OrganizationId, Guid EnvironmentId, IReadOnlyList<Guid> MessageIds) : MessagesChanged(OrganizationId, EnvironmentId);
 /// <summary>Mail captured in the environment is now in the full-text index (it follows the commit by a fraction of a second): lists showing a search read again.</summary>
 public sealed record MessagesSearchable(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 

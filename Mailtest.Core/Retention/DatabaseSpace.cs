@@ -1,4 +1,5 @@
 using Mailtest.Core.Data;
+using Mailtest.Core.Messages;
 using Microsoft.EntityFrameworkCore;
 
 namespace Mailtest.Core.Retention;
@@ -32,15 +33,25 @@ public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory
         await ScalarAsync(db, "PRAGMA main.wal_checkpoint(PASSIVE)", cancellationToken);
     }
 
-    /// <summary>Bytes the database occupies on disk (SQLite: the file and its write-ahead log; PostgreSQL: the database).</summary>
+    /// <summary>
+    /// Bytes the database occupies on disk, as <c>du</c> on the data folder counts them. SQLite: every file of
+    /// it, the main one and the search index (<see cref="SearchIndexFile"/>), each with its write-ahead log and
+    /// shared-memory file (the pages of a file say nothing of the others, nor of a log that has grown);
+    /// PostgreSQL: the database.
+    /// </summary>
     public async Task<long> SizeOnDiskAsync(CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         await db.Database.OpenConnectionAsync(cancellationToken);
         if (!db.IsSqlite)
             return await ScalarAsync(db, "SELECT pg_database_size(current_database())", cancellationToken);
-        return await ScalarAsync(db, "PRAGMA page_count", cancellationToken) * await ScalarAsync(db, "PRAGMA page_size", cancellationToken);
+        var main = db.Database.GetDbConnection().DataSource;
+        if (main.Length == 0) // in memory
+            return await ScalarAsync(db, "PRAGMA page_count", cancellationToken) * await ScalarAsync(db, "PRAGMA page_size", cancellationToken);
+        return FilesOf(main).Concat(FilesOf(SearchIndexFile.PathFor(main))).Sum(file => File.Exists(file) ? new FileInfo(file).Length : 0);
     }
+
+    private static string[] FilesOf(string database) => [database, database + "-wal", database + "-shm", database + "-journal"];
 
     /// <summary>Runs <paramref name="sql"/> to its end (incremental_vacuum frees pages step by step) and returns the first column of the first row.</summary>
     internal static async Task<long> ScalarAsync(MailtestDbContext db, string sql, CancellationToken cancellationToken)

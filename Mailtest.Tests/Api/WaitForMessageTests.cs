@@ -27,17 +27,29 @@ public sealed class WaitForMessageTests(ApiSite site) : IClassFixture<ApiSite>
         }
     }
 
+    /// <summary>A client with a new read token of the staging environment, and the owner's revocation of that token.</summary>
+    private async Task<(HttpClient Client, Func<Task> RevokeAsync)> ShortLivedReadTokenAsync(ApiScene scene)
+    {
+        var tokens = await scene.Owner.PostAsJsonAsync($"/api/v1/environments/{scene.StagingId}/tokens", new { name = "short-lived", scope = "read" });
+        var created = await tokens.Content.ReadFromJsonAsync<JsonElement>();
+        return (site.Client(created.GetProperty("token").GetString()), async () =>
+            Assert.Equal(HttpStatusCode.NoContent, (await scene.Owner.DeleteAsync($"/api/v1/environments/{scene.StagingId}/tokens/{created.GetProperty("id").GetGuid()}")).StatusCode));
+    }
+
     private static async Task<JsonElement> OkAsync(HttpResponseMessage response)
     {
         Assert.True(response.StatusCode == HttpStatusCode.OK, $"{response.StatusCode}: {await response.Content.ReadAsStringAsync()}");
         return await response.Content.ReadFromJsonAsync<JsonElement>();
     }
 
-    private static async Task<Guid> InjectAsync(ApiScene scene, string subject, string body = "Hello")
+    private static Task<Guid> InjectAsync(ApiScene scene, string subject, string body = "Hello") =>
+        InjectInAsync(scene.Write, scene.StagingId, subject, body);
+
+    private static async Task<Guid> InjectInAsync(HttpClient client, Guid environmentId, string subject, string body = "Hello")
     {
         using var eml = new StringContent(SampleMail.Plain(subject, body), Encoding.UTF8);
         eml.Headers.ContentType = new MediaTypeHeaderValue("message/rfc822");
-        var response = await scene.Write.PostAsync(scene.Messages, eml);
+        var response = await client.PostAsync($"/api/v1/environments/{environmentId}/messages", eml);
         Assert.Equal(HttpStatusCode.Created, response.StatusCode);
         return (await response.Content.ReadFromJsonAsync<JsonElement>()).GetProperty("id").GetGuid();
     }
@@ -143,16 +155,60 @@ public sealed class WaitForMessageTests(ApiSite site) : IClassFixture<ApiSite>
     }
 
     [Fact]
+    public async Task A_tag_waiter_is_answered_when_a_stored_message_is_tagged_through_the_Mailpit_API_and_only_in_its_environment()
+    {
+        var scene = await site.SceneAsync();
+        var stored = await InjectAsync(scene, "Order confirmation");
+        var devWaiting = scene.DevToken.GetAsync($"/api/v1/environments/{scene.DevId}/messages/wait?timeout=50&query=tag:verified");
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=tag:verified");
+        await WaitersAsync(2);
+
+        var tagged = await scene.Write.PutAsJsonAsync($"/mailpit/{scene.StagingId}/api/v1/tags", new { IDs = new[] { stored }, Tags = new[] { "Verified" } });
+        Assert.Equal(HttpStatusCode.OK, tagged.StatusCode);
+        Assert.Equal(stored, (await OkAsync(await waiting)).GetProperty("id").GetGuid());
+
+        // The other environment's waiter was not answered by it: the first message tagged there is its answer.
+        Assert.False(devWaiting.IsCompleted);
+        var devMessage = await InjectInAsync(scene.DevToken, scene.DevId, "Dev order");
+        var devTagged = await scene.DevToken.PutAsJsonAsync($"/mailpit/{scene.DevId}/api/v1/tags", new { IDs = new[] { devMessage }, Tags = new[] { "verified" } });
+        Assert.Equal(HttpStatusCode.OK, devTagged.StatusCode);
+        Assert.Equal(devMessage, (await OkAsync(await devWaiting)).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task Renaming_a_tag_answers_a_waiter_for_the_new_name_and_a_revoked_waiter_gets_no_message()
+    {
+        var scene = await site.SceneAsync();
+        var (revoked, revokeAsync) = await ShortLivedReadTokenAsync(scene);
+        using var _ = revoked;
+        var older = await InjectAsync(scene, "Older");
+        var newer = await InjectAsync(scene, "Newer");
+        var pending = await scene.Write.PutAsJsonAsync($"/mailpit/{scene.StagingId}/api/v1/tags", new { IDs = new[] { older, newer }, Tags = new[] { "pending" } });
+        Assert.Equal(HttpStatusCode.OK, pending.StatusCode);
+        var revokedWaiting = revoked.GetAsync(scene.Messages + "/wait?timeout=50&query=" + Uri.EscapeDataString("tag:\"ready to ship\""));
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=" + Uri.EscapeDataString("tag:\"ready to ship\""));
+        await WaitersAsync(2);
+        await revokeAsync();
+
+        var renamed = await scene.Write.PutAsJsonAsync($"/mailpit/{scene.StagingId}/api/v1/tags/pending", new { Name = "ready to ship" });
+        Assert.Equal(HttpStatusCode.OK, renamed.StatusCode);
+
+        Assert.Equal(newer, (await OkAsync(await waiting)).GetProperty("id").GetGuid()); // the newest of the two now matching
+        var refused = await revokedWaiting;
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain(older.ToString(), await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
     public async Task A_waiter_whose_token_is_revoked_gets_no_message()
     {
         var scene = await site.SceneAsync();
-        var tokens = await scene.Owner.PostAsJsonAsync($"/api/v1/environments/{scene.StagingId}/tokens", new { name = "short-lived", scope = "read" });
-        var created = await tokens.Content.ReadFromJsonAsync<JsonElement>();
-        using var client = site.Client(created.GetProperty("token").GetString());
+        var (client, revokeAsync) = await ShortLivedReadTokenAsync(scene);
+        using var _ = client;
         var waiting = client.GetAsync(scene.Messages + "/wait?timeout=60&query=subject:secret");
         await WaitersAsync(1);
 
-        Assert.Equal(HttpStatusCode.NoContent, (await scene.Owner.DeleteAsync($"/api/v1/environments/{scene.StagingId}/tokens/{created.GetProperty("id").GetGuid()}")).StatusCode);
+        await revokeAsync();
         await InjectAsync(scene, "The secret");
 
         var answer = await waiting;

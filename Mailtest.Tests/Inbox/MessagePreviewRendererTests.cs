@@ -86,6 +86,26 @@ public sealed class MessagePreviewRendererTests
     }
 
     [Fact]
+    public void The_mail_as_sent_carries_its_cid_images_inside_and_is_otherwise_untouched()
+    {
+        var message = Open(Mail("""
+            <table background=cid:bg><tr><td style="background-image: url('cid:bg')"><IMG SRC="CID:logo%40shop" alt=logo>
+            <img src="cid:missing@shop"><img src="cid:vector"><script>alert(1)</script>
+            """, build: b =>
+        {
+            b.LinkedResources.Add("logo.png", [137, 80, 78, 71], ContentType.Parse("image/png")).ContentId = "logo@shop";
+            b.LinkedResources.Add("bg.gif", [71, 73, 70], ContentType.Parse("image/gif")).ContentId = "bg";
+            b.LinkedResources.Add("v.svg", "<svg onload=alert(1)/>"u8.ToArray(), ContentType.Parse("image/svg+xml")).ContentId = "vector";
+        }));
+
+        // Where HTML names a resource (an attribute, quoted or not, or CSS url()): raster images only; the rest stays as sent.
+        Assert.Equal("""
+            <table background=data:image/gif;base64,R0lG><tr><td style="background-image: url('data:image/gif;base64,R0lG')"><IMG SRC="data:image/png;base64,iVBORw==" alt=logo>
+            <img src="cid:missing@shop"><img src="cid:vector"><script>alert(1)</script>
+            """, message.HtmlAsSentWithEmbeddedImages!.Trim());
+    }
+
+    [Fact]
     public void Remote_images_go_through_the_signed_proxy()
     {
         var document = Render("<img src=\"https://cdn.example/logo.png?u=anna%40example.com\"><table><tr><td background=\"http://cdn.example/bg.gif\">x</td></tr></table>");

@@ -275,6 +275,23 @@ public sealed class MailpitCompatibilityTests : SandboxTests
         Math.Abs(actual.Red - expected.Red) < 40 && Math.Abs(actual.Green - expected.Green) < 40 && Math.Abs(actual.Blue - expected.Blue) < 40;
 
     [Fact]
+    public async Task The_HTML_view_shows_the_mails_cid_images_from_the_message_itself()
+    {
+        var eml = Messages.SampleMail.WithAttachments("Invoice with a logo");
+        await World.SendAsync(MimeMessage.Load(new MemoryStream(System.Text.Encoding.UTF8.GetBytes(eml))));
+        using var owner = Basic(Host, World.OwnerToken);
+
+        var response = await owner.GetAsync($"/mailpit/{World.EnvironmentId}/view/latest.html?query=" + Uri.EscapeDataString("subject:\"Invoice with a logo\""));
+
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        // The mail as sent, its cid: image inside it: the frame's policy loads data: images and nothing else.
+        var logo = $"data:image/png;base64,{Convert.ToBase64String(new byte[300])}";
+        Assert.Equal($"<html><head><style>p{{color:red}}</style></head><body><p>Your <b>invoice</b> INV/2026/0042 is ready.</p><img src=\"{logo}\"></body></html>",
+            (await response.Content.ReadAsStringAsync()).TrimEnd());
+        Assert.Contains("img-src data:", response.Headers.GetValues("Content-Security-Policy").Single());
+    }
+
+    [Fact]
     public async Task The_HTML_view_is_the_mail_as_sent_inside_a_script_free_sandbox()
     {
         var hostile = new MimeMessage();

@@ -249,7 +249,7 @@ internal static class MailpitEndpoints
     /// <summary>The HTML as sent, for UI tests that read links from it, locked in a sandbox: no script runs and nothing loads on this origin.</summary>
     private static async Task<IResult> ViewHtmlAsync(Guid environmentId, string id, string? query, HttpContext http, EnvironmentMailbox mailbox)
     {
-        var html = (await OpenAsync(environmentId, id, query, http, mailbox)).HtmlAsSent ?? throw new NotFoundException("This message has no HTML part; read /view/{ID}.txt instead.");
+        var html = (await OpenAsync(environmentId, id, query, http, mailbox)).HtmlAsSentWithEmbeddedImages ?? throw new NotFoundException("This message has no HTML part; read /view/{ID}.txt instead.");
         http.Response.Headers.ContentSecurityPolicy = "default-src 'none'; style-src 'unsafe-inline'; img-src data:; form-action 'none'; base-uri 'none'; sandbox";
         MessageEndpoints.NoSniffNoCache(http);
         return Results.Content(html, "text/html; charset=utf-8");

@@ -128,10 +128,11 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         var stored = MessageTags.Join(MessageTags.Normalize(tags));
         var ids = messageIds.Distinct().ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var found = await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id))
+        var found = await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id)).Select(m => m.Id).ToListAsync(cancellationToken);
+        await db.Messages.Where(m => m.EnvironmentId == environmentId && found.Contains(m.Id))
             .ExecuteUpdateAsync(s => s.SetProperty(m => m.Tags, stored), cancellationToken);
-        if (found > 0) await PublishTagsChangedAsync(db, environmentId, cancellationToken);
-        return found;
+        if (found.Count > 0) await PublishTaggedAsync(db, environmentId, found, cancellationToken);
+        return found.Count;
     }
 
     /// <summary>Renames <paramref name="tag"/> on every message of the environment that has it (merging into <paramref name="newName"/> where both are set).</summary>
@@ -166,15 +167,18 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
             await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id))
                 .ExecuteUpdateAsync(s => s.SetProperty(m => m.Tags, set.Key), cancellationToken);
         }
-        if (tagged.Count > 0) await PublishTagsChangedAsync(db, environmentId, cancellationToken);
+        if (tagged.Count > 0) await PublishTaggedAsync(db, environmentId, [.. tagged.Select(m => m.Id)], cancellationToken);
         return tagged.Count;
     }
 
-    /// <summary>Open lists read again what they show (a list showing tag: search must drop or gain rows).</summary>
-    private async Task PublishTagsChangedAsync(MailtestDbContext db, Guid environmentId, CancellationToken cancellationToken)
+    /// <summary>
+    /// Open lists read again what they show (a list showing a tag: search must drop or gain rows), and
+    /// waiters look at the retagged messages: one may match their search now (<see cref="MessageWaiter"/>).
+    /// </summary>
+    private async Task PublishTaggedAsync(MailtestDbContext db, Guid environmentId, IReadOnlyList<Guid> messageIds, CancellationToken cancellationToken)
     {
         var organizationId = await db.Messages.Where(m => m.EnvironmentId == environmentId).Select(m => m.OrganizationId).FirstOrDefaultAsync(cancellationToken);
-        if (organizationId != Guid.Empty) events.Publish(new MessagesChanged(organizationId, environmentId));
+        if (organizationId != Guid.Empty) events.Publish(new MessagesTagged(organizationId, environmentId, messageIds));
     }
 
     private const int BatchSize = 200;

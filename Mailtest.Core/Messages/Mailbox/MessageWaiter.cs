@@ -1,3 +1,4 @@
+using System.Linq.Expressions;
 using Mailtest.Core.Data;
 using Mailtest.Core.Tenancy;
 using Microsoft.EntityFrameworkCore;
@@ -7,7 +8,9 @@ namespace Mailtest.Core.Messages.Mailbox;
 
 /// <summary>
 /// "Wait until a message matching this search arrives", without polling: a waiter hangs on the
-/// in-process <see cref="MessageEvents"/> and is answered the moment a matching message is stored.
+/// in-process <see cref="MessageEvents"/> and is answered the moment a matching message is stored, or
+/// the moment a stored message comes to match by being tagged through the API (<see cref="MessagesTagged"/>:
+/// a test that waits for <c>tag:verified</c> is waiting for the tagging, whenever the message arrived).
 ///
 /// No message is missed between the check and the wait: the waiter is registered first, then the
 /// messages already stored after <c>since</c> are checked, so a message committed in between is seen
@@ -63,7 +66,7 @@ public sealed class MessageWaiter : IDisposable
         Register(pending);
         try
         {
-            if (sinceUtc is { } since && await FindStoredAsync(environmentId, pending.Query, since, cancellationToken) is { } stored)
+            if (sinceUtc is { } since && await FindStoredAsync(environmentId, pending.Query, m => m.ReceivedUtc > since, cancellationToken) is { } stored)
             {
                 await AnswerAsync(pending, stored, cancellationToken);
             }
@@ -79,31 +82,37 @@ public sealed class MessageWaiter : IDisposable
         }
     }
 
-    /// <summary>The newest message stored after <paramref name="since"/> that matches, from the index and from the recent window.</summary>
-    private async Task<MessageListItem?> FindStoredAsync(Guid environmentId, SearchQuery query, DateTime since, CancellationToken cancellationToken)
+    /// <summary>The newest message of <paramref name="among"/> that matches, from the index and from the recent window.</summary>
+    private async Task<MessageListItem?> FindStoredAsync(Guid environmentId, SearchQuery query, Expression<Func<CapturedMessage, bool>> among, CancellationToken cancellationToken)
     {
         await using var db = await _dbFactory.CreateDbContextAsync(cancellationToken);
         var recentFrom = _clock.GetUtcNow().UtcDateTime - IndexLagWindow;
-        var recent = await Candidates(db, db.Messages.Where(m => m.EnvironmentId == environmentId && m.ReceivedUtc > since && m.ReceivedUtc >= recentFrom)
+        var recent = await Candidates(db, db.Messages.Where(m => m.EnvironmentId == environmentId && m.ReceivedUtc >= recentFrom).Where(among)
             .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Take(MaxRecentCandidates)).ToListAsync(cancellationToken);
         if (recent.OrderByDescending(c => c.Item.ReceivedUtc).ThenByDescending(c => c.Item.Id).FirstOrDefault(c => query.Matches(c.Candidate)) is { } fresh)
             return fresh.Item;
 
-        var older = await MessageSearchFilter.ApplyAsync(db, [environmentId], m => m.Where(x => x.ReceivedUtc > since), query, cancellationToken);
+        var older = await MessageSearchFilter.ApplyAsync(db, [environmentId], m => m.Where(among), query, cancellationToken);
         if (older is null) return null;
         return await older.OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Select(ToItem).FirstOrDefaultAsync(cancellationToken);
     }
 
     private async Task OnEventAsync(MessageEvent messageEvent)
     {
-        if (messageEvent is not MessageCaptured captured) return;
+        if (messageEvent is not (MessageCaptured or MessagesTagged)) return;
         PendingWait[] waiters;
         lock (_gate)
-            waiters = _waiting.TryGetValue(captured.EnvironmentId, out var list) ? [.. list] : [];
+            waiters = _waiting.TryGetValue(messageEvent.EnvironmentId, out var list) ? [.. list] : [];
         if (waiters.Length == 0) return;
 
         try
         {
+            if (messageEvent is MessagesTagged tagged)
+            {
+                await AnswerTaggedAsync(waiters, tagged);
+                return;
+            }
+            var captured = (MessageCaptured)messageEvent;
             await using var db = await _dbFactory.CreateDbContextAsync();
             var found = await Candidates(db, db.Messages.Where(m => m.Id == captured.MessageId)).SingleOrDefaultAsync();
             if (found is null) return; // deleted already
@@ -112,7 +121,23 @@ public sealed class MessageWaiter : IDisposable
         }
         catch (Exception error)
         {
-            _logger.LogError(error, "Answering waiters for message {MessageId} failed.", captured.MessageId);
+            _logger.LogError(error, "Answering the waiters of environment {EnvironmentId} after {Event} failed.", messageEvent.EnvironmentId, messageEvent.GetType().Name);
+        }
+    }
+
+    /// <summary>Each waiter is answered with the newest retagged message that now matches its search (looked up in bounded steps: a rename may touch every message).</summary>
+    private async Task AnswerTaggedAsync(PendingWait[] waiters, MessagesTagged tagged)
+    {
+        foreach (var waiter in waiters)
+        {
+            MessageListItem? newest = null;
+            foreach (var step in tagged.MessageIds.Chunk(MaxRecentCandidates))
+            {
+                if (waiter.Answer.Task.IsCompleted) break;
+                var match = await FindStoredAsync(tagged.EnvironmentId, waiter.Query, m => step.Contains(m.Id), CancellationToken.None);
+                if (match is not null && (newest is null || (match.ReceivedUtc, match.Id).CompareTo((newest.ReceivedUtc, newest.Id)) > 0)) newest = match;
+            }
+            if (newest is not null) await AnswerAsync(waiter, newest, CancellationToken.None);
         }
     }
 

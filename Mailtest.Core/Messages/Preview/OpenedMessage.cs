@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.RegularExpressions;
 using MimeKit;
 
 namespace Mailtest.Core.Messages.Preview;
@@ -12,7 +13,7 @@ public sealed record PartContent(string FileName, string ContentType, byte[] Con
 /// summary row read for this request, and what one parse of the raw message answers. Get it from
 /// <see cref="MessagePreviews"/>; no MimeKit type leaves it.
 /// </summary>
-public sealed class OpenedMessage
+public sealed partial class OpenedMessage
 {
     /// <summary>The Raw tab shows this much; the download has the rest.</summary>
     public const int RawDisplayLimit = 1024 * 1024;
@@ -76,13 +77,30 @@ public sealed class OpenedMessage
     /// (the sanitizer keeps those for raster types only), up to <see cref="EmbeddedImageLimit"/> each.
     /// </summary>
     public RenderedHtml? RenderHtmlWithEmbeddedImages(bool blockRemoteImages) =>
-        RenderHtml(part => part.ContentId is { } contentId && InlineImage(contentId) is { Content.Length: <= EmbeddedImageLimit } image
-                && $"data:{image.ContentType};base64,{Convert.ToBase64String(image.Content)}" is var url && MailUrlRewriter.IsRasterDataUrl(url)
-            ? url
-            : null, blockRemoteImages);
+        RenderHtml(part => part.ContentId is { } contentId ? EmbeddedImageUrl(contentId) : null, blockRemoteImages);
+
+    /// <summary>
+    /// The HTML part as sent, untouched but for each <c>cid:</c> image it names, which travels inside it as in
+    /// <see cref="RenderHtmlWithEmbeddedImages"/>: Mailpit's <c>/view/{ID}.html</c> shows the mail as sent, inline
+    /// images included (Mailpit links them to its part URLs; a <c>data:</c> URL needs no second authenticated request).
+    /// Hostile: only for a script-free sandbox. A <c>cid:</c> naming no raster image of the message stays as it is.
+    /// </summary>
+    public string? HtmlAsSentWithEmbeddedImages =>
+        _parsed.Html is { } html ? ContentIdReference().Replace(html, cid => EmbeddedImageUrl(Uri.UnescapeDataString(cid.Groups["id"].Value)) ?? cid.Value) : null;
 
     /// <summary>A larger inline image is left out of a self-contained document.</summary>
     public const int EmbeddedImageLimit = 5 * 1024 * 1024;
+
+    /// <summary>The <c>data:</c> URL of the raster image a <c>cid:</c> names, up to <see cref="EmbeddedImageLimit"/>; null otherwise.</summary>
+    private string? EmbeddedImageUrl(string contentId) =>
+        InlineImage(contentId) is { Content.Length: <= EmbeddedImageLimit } image
+        && $"data:{image.ContentType};base64,{Convert.ToBase64String(image.Content)}" is var url && MailUrlRewriter.IsRasterDataUrl(url)
+            ? url
+            : null;
+
+    /// <summary>A <c>cid:</c> URL where HTML names a resource: an attribute's value (quoted or not) or a CSS <c>url(...)</c>.</summary>
+    [GeneratedRegex(@"(?<=(=\s*[""']?|url\(\s*[""']?))cid:(?<id>[^""'\s>)]+)", RegexOptions.IgnoreCase | RegexOptions.CultureInvariant)]
+    private static partial Regex ContentIdReference();
 
     /// <summary>The part at this path, decoded; null when there is none.</summary>
     public PartContent? Part(string partPath) =>
