@@ -37,6 +37,13 @@ internal interface IMessageBatchWriter : IAsyncDisposable
 
     /// <summary>Merges the full-text index into the shape searches read fastest (after a large catch-up); called from the index loop.</summary>
     Task OptimizeIndexAsync() => Task.CompletedTask;
+
+    /// <summary>
+    /// One small step of merging the full-text index's segments where a level holds several (SQLite: what
+    /// FTS5's own merging under load leaves, see <see cref="SearchIndexFile"/>); false when nothing was
+    /// left to merge. Called from the index loop while no mail comes.
+    /// </summary>
+    Task<bool> MergeIndexStepAsync() => Task.FromResult(false);
 }
 
 /// <summary>What one index transaction did: rows added to the full-text index, rows removed from it.</summary>

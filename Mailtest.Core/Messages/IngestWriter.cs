@@ -291,17 +291,22 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         var more = true; // a crash may have left work: look at start
         var catchingUp = true;
         long caughtUpRows = 0;
+        var merged = false; // nothing indexed since the segments were last merged while idle
         while (!_stopping)
         {
+            var idle = false;
             if (!more)
             {
                 // Nothing known to do: wait for a commit, but look now and then for deletions anyway.
                 var woken = await SignalledWithinAsync(_indexWake.Reader, DeletionPollInterval);
                 if (woken is null) break;
                 if (woken == true) await GatherAsync();
+                idle = woken == false;
                 _indexWake.Reader.TryRead(out _); // what woke it during the gather is in this step
             }
             (more, var indexed) = await IndexAsync(); // more left (catching up): the next step at once
+            if (indexed > 0) merged = false;
+            if (idle && !more && !merged) merged = await MergeWhileIdleAsync();
             if (!catchingUp) continue;
             caughtUpRows += indexed;
             if (more) continue;
@@ -350,6 +355,27 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     }
 
     private const int OptimizeAfterCatchUpRows = 10_000;
+
+    /// <summary>
+    /// Under load the index's segments are merged only 16 at a time, which keeps indexing cheap (see
+    /// <see cref="SearchIndexFile"/>); once no mail has come for a while they are merged further, a small
+    /// step at a time, so searches read few of them again. Mail that comes stops it at the next step.
+    /// </summary>
+    /// <returns>True when nothing is left to try before more mail is indexed: all merged, or merging failed (logged once, not every second).</returns>
+    private async Task<bool> MergeWhileIdleAsync()
+    {
+        try
+        {
+            while (!_stopping && !_indexWake.Reader.TryPeek(out _))
+                if (!await _tables.MergeIndexStepAsync()) return true;
+        }
+        catch (Exception error)
+        {
+            _logger.LogWarning(error, "Could not merge the search index's segments; tried again once more mail is indexed (searches read more segments meanwhile).");
+            return true;
+        }
+        return false;
+    }
 
     private async Task OptimizeIndexAsync()
     {

@@ -151,6 +151,9 @@ switch (command)
         var documents = int.Parse(Option("--documents") ?? "3000");
         var batch = int.Parse(Option("--batch") ?? "50");
         var rounds = int.Parse(Option("--rounds") ?? "3");
+        // --variants "spread,automerge": only the variants whose names hold one of these (all by default).
+        var named = Option("--variants")?.Split(',');
+        var variants = IndexCostBenchmark.Variants.Where(v => named is null || named.Any(n => v.Name.Contains(n, StringComparison.OrdinalIgnoreCase))).ToList();
         Console.WriteLine($"## The SQLite full-text index: cost per document (SQLite {SqliteVersion()}, {documents:N0} documents, {batch} per transaction, median of {rounds} alternating rounds)");
         foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Random},{IngestBodies.Realistic}").Split(','))
         {
@@ -159,7 +162,7 @@ switch (command)
             Console.WriteLine();
             Console.WriteLine("| index | CPU ms/doc | wall ms/doc | file MB | query ms (201 words) | candidates per word |");
             Console.WriteLine("|---|---:|---:|---:|---:|---:|");
-            foreach (var r in IndexCostBenchmark.Run(body, documents, batch, rounds))
+            foreach (var r in IndexCostBenchmark.Run(body, documents, batch, rounds, variants))
                 Console.WriteLine($"| {r.Variant} | {r.CpuMsPerDocument:F3} | {r.WallMsPerDocument:F3} | {r.DatabaseMb:F1} | {r.QueryMs:F2} | {r.CandidatesPerQuery:F1} |");
         }
         return 0;
@@ -230,7 +233,7 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench ingest [--bodies realistic,random] [--connections 1,8] [--rounds 3] [--seconds 10] [--maildev maildev.js] [--smtp4dev smtp4dev] [--counters dotnet-counters] [--servers mailtest,maildev,smtp4dev,sink,engine] [--app PATH] [--baseline OTHER/Mailtest.Web.dll (a second build beside it)]");
         Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
-        Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3]");
+        Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3] [--variants NAME,NAME (parts of their names)]");
         Console.Error.WriteLine("       Mailtest.Bench write-cost [--messages 10000] [--rounds 5]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
