@@ -157,13 +157,13 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         await _postgres.StopServerAsync();
         receiverBusy.SetResult(); // its attempt cannot be logged, and the queued ones cannot be read: 20 failures
         var dispatcher = typeof(WebhookDispatcher).FullName;
-        await UntilAsync(() => _logs.Entries.Count(e => e.Category == dispatcher && e.Error is not null) == 20); // each failure is logged, at some level
+        await UntilAsync(() => _logs.Entries.Count(e => e.Category == dispatcher && e.Error is not null) == 20, "20 failures logged, at any level");
         await _postgres.StartServerAsync();
         await ingest.IngestAsync(Request("After the outage"));
 
         // The team's receiver hears of mail again; the operator's log has one warning, the repeats at Debug, and one line at the end.
         Assert.Contains("After the outage", System.Text.Encoding.UTF8.GetString((await receiver.NextAsync()).Body));
-        await UntilAsync(() => _logs.Entries.Any(e => e.Category == dispatcher && e.Level == LogLevel.Information));
+        await UntilAsync(() => _logs.Entries.Any(e => e.Category == dispatcher && e.Level == LogLevel.Information), "the dispatcher saying deliveries work again");
         var delivering = _logs.Entries.Where(e => e.Category == dispatcher).ToList();
         Assert.StartsWith("Delivering webhooks failed: the notification for message ", Assert.Single(delivering, e => e.Level == LogLevel.Warning).Message);
         Assert.Equal(19, delivering.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Delivering webhooks failed again", StringComparison.Ordinal)));
@@ -172,12 +172,12 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     }
 
     /// <summary>Until the server has done what <paramref name="done"/> looks for (the test's own sync on the log; nothing else shows it).</summary>
-    private static async Task UntilAsync(Func<bool> done)
+    private static async Task UntilAsync(Func<bool> done, string what)
     {
         var deadline = DateTime.UtcNow.AddSeconds(60);
         while (!done())
         {
-            Assert.True(DateTime.UtcNow < deadline, "the server did not get there within 60 s");
+            Assert.True(DateTime.UtcNow < deadline, $"no {what} within 60 s");
             await Task.Delay(20, TestContext.Current.CancellationToken);
         }
     }
