@@ -151,9 +151,7 @@ switch (command)
         var documents = int.Parse(Option("--documents") ?? "3000");
         var batch = int.Parse(Option("--batch") ?? "50");
         var rounds = int.Parse(Option("--rounds") ?? "3");
-        // --variants "spread,automerge": only the variants whose names hold one of these (all by default).
-        var named = Option("--variants")?.Split(',');
-        var variants = IndexCostBenchmark.Variants.Where(v => named is null || named.Any(n => v.Name.Contains(n, StringComparison.OrdinalIgnoreCase))).ToList();
+        var variants = IndexCostBenchmark.Variants.Where(v => Chosen(v.Name)).ToList();
         Console.WriteLine($"## The SQLite full-text index: cost per document (SQLite {SqliteVersion()}, {documents:N0} documents, {batch} per transaction, median of {rounds} alternating rounds)");
         foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Random},{IngestBodies.Realistic}").Split(','))
         {
@@ -172,8 +170,7 @@ switch (command)
         var messages = int.Parse(Option("--messages") ?? "10000");
         var rounds = int.Parse(Option("--rounds") ?? "5");
         int? perCommit = Option("--per-commit") is { } n ? int.Parse(n) : null;
-        var named = Option("--variants")?.Split(',');
-        var variants = WriteCostBenchmark.Variants.Where(v => named is null || named.Any(n => v.Name.Contains(n, StringComparison.OrdinalIgnoreCase))).ToList();
+        var variants = WriteCostBenchmark.Variants.Where(v => Chosen(v.Name)).ToList();
         Console.WriteLine($"## SQLite's write pattern: the ingest writer's commit per realistic message (SQLite {SqliteVersion()}, {messages:N0} messages, {(perCommit is { } each ? $"{each}" : "2 and 3")} per transaction{(perCommit is null ? " alternately" : "")}, median of {rounds} alternating rounds)");
         Console.WriteLine();
         Console.WriteLine("| variant | CPU µs/msg | wall µs/msg | WAL frames/msg | file bytes/msg |");
@@ -241,6 +238,10 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
 }
+
+// --variants "spread,automerge": only the variants whose names hold one of these (all by default).
+bool Chosen(string variant) =>
+    Option("--variants")?.Split(',') is not { } named || named.Any(n => variant.Contains(n, StringComparison.OrdinalIgnoreCase));
 
 string? Option(string name)
 {
