@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Diagnostics.Metrics;
 using System.Threading.Channels;
+using Mailtest.Smtp.Protection;
 using Microsoft.Extensions.Logging;
 
 namespace Mailtest.Core.Messages;
@@ -133,6 +134,11 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     private readonly MessageEvents _events;
     private readonly OrganizationUsage _usage;
     private readonly ILogger<IngestWriter> _logger;
+    /// <summary>
+    /// A database outage fails every message for minutes: logged when it starts and when it ends, not per
+    /// message (each sender is still answered 451 by the SMTP engine and retries). Likewise the index loop's retries.
+    /// </summary>
+    private readonly FailureIncident _storing, _indexing;
     private readonly Channel<PendingWrite> _queue = Channel.CreateUnbounded<PendingWrite>(new UnboundedChannelOptions { SingleReader = true });
     /// <summary>Wakes the index loop (a commit, or someone waiting for the index); one waiting wake-up stands for any number.</summary>
     private readonly Channel<bool> _indexWake = Channel.CreateBounded<bool>(new BoundedChannelOptions(1) { FullMode = BoundedChannelFullMode.DropWrite, SingleReader = true });
@@ -164,6 +170,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         _events = events;
         _usage = usage;
         _logger = logger;
+        _storing = new FailureIncident(logger, "Storing captured mail");
+        _indexing = new FailureIncident(logger, "Bringing the search index up to date");
         // Started on first use (or by IngestWriterStartup when the app starts, to catch up the index).
         _loops = new Lazy<Task>(() => Task.WhenAll(Task.Run(CommitLoopAsync), Task.Run(IndexLoopAsync)), LazyThreadSafetyMode.ExecutionAndPublication);
         _measured = this;
@@ -399,11 +407,12 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         {
             // Nothing is lost: the text is committed, and the next pass (or the next start) indexes it.
             _indexFailing = true; // and ingest is not held for an index that does not move
-            _logger.LogError(error, "Could not bring the search index up to date; retrying shortly.");
+            _indexing.Failed(error, "retrying shortly");
             await Task.Delay(IndexDelay);
             return (true, 0);
         }
         _indexFailing = false;
+        _indexing.Succeeded();
         _indexStepEnded.Writer.TryWrite(true);
         if (pass.Indexed >= maxRows || pass.Removed >= maxRows) return (true, pass.Indexed);
         var searchable = new HashSet<(Guid OrganizationId, Guid EnvironmentId)>();
@@ -441,6 +450,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         try
         {
             await _tables.WriteAsync([.. batch.Select(p => p.Message)]);
+            _storing.Succeeded();
             lock (_searchLock)
             {
                 var now = Stopwatch.GetTimestamp();
@@ -457,13 +467,13 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         catch (Exception batchError) when (batch.Count > 1)
         {
             // One bad message must not fail its neighbours: write them one by one.
-            _logger.LogWarning(batchError, "An ingest batch of {Count} failed; writing its messages one by one.", batch.Count);
+            _storing.Failed(batchError, $"a batch of {batch.Count} messages; writing them one by one");
             foreach (var single in batch)
                 await CommitAsync([single]);
         }
         catch (Exception error)
         {
-            _logger.LogError(error, "Could not store message {MessageId}.", batch[0].Message.Summary.Id);
+            _storing.Failed(error, $"message {batch[0].Message.Summary.Id} (its sender is answered to retry later)");
             batch[0].Committed.TrySetException(error);
             DeleteSealedFile(batch[0].Message);
         }

@@ -30,7 +30,7 @@ internal sealed class ConnectionLimits
     public ConnectionLimits(IOptions<SmtpOptions> options, ILogger<ConnectionLimits> logger)
     {
         _options = options;
-        _full = new FailureIncident(logger, "Accepting connections");
+        _full = new FailureIncident(logger, "SMTP: Accepting connections");
     }
 
     public Admission TryAcquire(IPAddress address)

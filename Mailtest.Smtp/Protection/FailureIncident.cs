@@ -4,26 +4,30 @@ namespace Mailtest.Smtp.Protection;
 
 /// <summary>
 /// One warning per incident, not one per message: the first failure of something (the spool disk,
-/// the product's backend, the connection cap) is logged at Warning; repeats stay at Debug until it
-/// works again, which is logged at Information and ends the incident. Thread-safe.
+/// the product's backend, the connection cap, storing captured mail) is logged at Warning; repeats stay
+/// at Debug until it works again, which is logged at Information with how many failures the incident
+/// had, and ends the incident. Thread-safe; a success while no incident is open costs one volatile read.
 /// </summary>
-internal sealed class FailureIncident(ILogger logger, string what)
+/// <param name="what">What failed, as the log line starts ("SMTP: Spooling messages", "Storing captured mail").</param>
+public sealed class FailureIncident(ILogger logger, string what)
 {
     private int _open;
+    private long _failures;
 
     public bool IsOpen => Volatile.Read(ref _open) == 1;
 
     public void Failed(Exception? error, string reason)
     {
+        Interlocked.Increment(ref _failures);
         if (Interlocked.Exchange(ref _open, 1) == 0)
-            logger.LogWarning(error, "SMTP: {What} failed: {Reason}. Repeats are logged at Debug until it works again.", what, reason);
+            logger.LogWarning(error, "{What} failed: {Reason}. Repeats are logged at Debug until it works again.", what, reason);
         else
-            logger.LogDebug(error, "SMTP: {What} failed again: {Reason}", what, reason);
+            logger.LogDebug(error, "{What} failed again: {Reason}", what, reason);
     }
 
     public void Succeeded()
     {
         if (Volatile.Read(ref _open) == 1 && Interlocked.Exchange(ref _open, 0) == 1)
-            logger.LogInformation("SMTP: {What} works again", what);
+            logger.LogInformation("{What} works again ({Failures} failures in all)", what, Interlocked.Exchange(ref _failures, 0));
     }
 }

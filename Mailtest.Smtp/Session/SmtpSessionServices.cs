@@ -25,8 +25,8 @@ internal sealed class SmtpSessionServices(
     public ILogger<SmtpSession> Logger { get; } = logger;
 
     /// <summary>Writing the spool (disk full, disk errors).</summary>
-    public FailureIncident SpoolIncident { get; } = new(logger, "Spooling messages");
+    public FailureIncident SpoolIncident { get; } = new(logger, "SMTP: Spooling messages");
 
     /// <summary>The product's answers (a database outage shows here).</summary>
-    public FailureIncident BackendIncident { get; } = new(logger, "The capture backend");
+    public FailureIncident BackendIncident { get; } = new(logger, "SMTP: The capture backend");
 }

@@ -24,6 +24,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     private PostgresCluster _postgres = null!;
     private MailtestTestHost _host = null!;
     private ProjectEnvironment _environment = null!;
+    private Guid _organizationId;
     private IssuedCredential _credential = null!;
 
     public async ValueTask InitializeAsync()
@@ -39,9 +40,10 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         {
             ["Mailtest:Data:Provider"] = "Postgres",
             ["Mailtest:Data:ConnectionString"] = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Database = "mailtest", Timeout = 5 }.ConnectionString,
-        }, configure: builder => builder.Logging.AddProvider(_logs));
+        }, configure: builder => builder.Logging.AddProvider(_logs).AddFilter<CapturedLogs>(null, LogLevel.Debug)); // what repeats, at Debug, too
         var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
+        _organizationId = organization.Id;
         var project = await tenancy.CreateProjectAsync(organization.Id, "Odoo shop");
         _environment = await tenancy.CreateEnvironmentAsync(project.Id, "staging", EnvironmentKind.Staging);
         _credential = await _host.Services.EnableMailtestAsync(_environment.Id);
@@ -102,6 +104,29 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
 
         var subjects = (await _host.Services.GetRequiredService<IMessageStore>().ListAsync(new MessageListQuery([_environment.Id]))).Items.Select(m => m.Subject);
         Assert.Equal(["After the outage", "Before the outage"], subjects);
+    }
+
+    [Fact]
+    public async Task Messages_that_fail_during_an_outage_are_logged_when_it_starts_and_when_it_ends_not_one_by_one()
+    {
+        var ingest = _host.Services.GetRequiredService<MessageIngest>();
+        IngestRequest Request(string subject) => new(_organizationId, _environment.Id, "sales@acme.example", ["customer@client.example"],
+            SpooledMessage.FromBytes(System.Text.Encoding.UTF8.GetBytes(Messages.SampleMail.Plain(subject))));
+        await ingest.IngestAsync(Request("Before the outage"));
+
+        await _postgres.StopServerAsync();
+        // Each message of the outage still fails to its sender (the SMTP engine answers it 451), as before.
+        for (var i = 0; i < 20; i++)
+            await Assert.ThrowsAnyAsync<Exception>(() => ingest.IngestAsync(Request($"During the outage {i}")));
+        await _postgres.StartServerAsync();
+        await ingest.IngestAsync(Request("After the outage"));
+
+        // The operator's log: one warning when storing starts failing, one line when it works again.
+        var storing = _logs.Entries.Where(e => e.Category == typeof(IngestWriter).FullName && e.Message.StartsWith("Storing captured mail", StringComparison.Ordinal)).ToList();
+        Assert.StartsWith("Storing captured mail failed: message ", Assert.Single(storing, e => e.Level >= LogLevel.Warning).Message);
+        Assert.Equal(19, storing.Count(e => e.Level == LogLevel.Debug));
+        Assert.Equal("Storing captured mail works again (20 failures in all)", Assert.Single(storing, e => e.Level == LogLevel.Information).Message);
+        Assert.DoesNotContain(_logs.AtLeast(LogLevel.Error), e => e.Category == typeof(IngestWriter).FullName);
     }
 
     private static readonly TimeSpan KillSwitchAndCredentialCaches = SmtpCredentialCache.CacheFor + TimeSpan.FromSeconds(0.5);
