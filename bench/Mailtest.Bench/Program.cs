@@ -151,9 +151,7 @@ switch (command)
         var documents = int.Parse(Option("--documents") ?? "3000");
         var batch = int.Parse(Option("--batch") ?? "50");
         var rounds = int.Parse(Option("--rounds") ?? "3");
-        // --variants "spread,automerge": only the variants whose names hold one of these (all by default).
-        var named = Option("--variants")?.Split(',');
-        var variants = IndexCostBenchmark.Variants.Where(v => named is null || named.Any(n => v.Name.Contains(n, StringComparison.OrdinalIgnoreCase))).ToList();
+        var variants = IndexCostBenchmark.Variants.Where(v => Chosen(v.Name)).ToList();
         Console.WriteLine($"## The SQLite full-text index: cost per document (SQLite {SqliteVersion()}, {documents:N0} documents, {batch} per transaction, median of {rounds} alternating rounds)");
         foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Random},{IngestBodies.Realistic}").Split(','))
         {
@@ -171,11 +169,13 @@ switch (command)
     {
         var messages = int.Parse(Option("--messages") ?? "10000");
         var rounds = int.Parse(Option("--rounds") ?? "5");
-        Console.WriteLine($"## SQLite's write pattern: the ingest writer's commit per realistic message (SQLite {SqliteVersion()}, {messages:N0} messages, 2 and 3 per transaction alternately, median of {rounds} alternating rounds)");
+        int? perCommit = Option("--per-commit") is { } n ? int.Parse(n) : null;
+        var variants = WriteCostBenchmark.Variants.Where(v => Chosen(v.Name)).ToList();
+        Console.WriteLine($"## SQLite's write pattern: the ingest writer's commit per realistic message (SQLite {SqliteVersion()}, {messages:N0} messages, {(perCommit is { } each ? $"{each}" : "2 and 3")} per transaction{(perCommit is null ? " alternately" : "")}, median of {rounds} alternating rounds)");
         Console.WriteLine();
         Console.WriteLine("| variant | CPU µs/msg | wall µs/msg | WAL frames/msg | file bytes/msg |");
         Console.WriteLine("|---|---:|---:|---:|---:|");
-        foreach (var r in await WriteCostBenchmark.RunAsync(messages, rounds))
+        foreach (var r in await WriteCostBenchmark.RunAsync(messages, rounds, perCommit, variants))
             Console.WriteLine($"| {r.Variant} | {r.CpuUsPerMessage:F1} | {r.WallUsPerMessage:F1} | {r.WalFramesPerMessage:F2} | {r.FileBytesPerMessage:F0} |");
         return 0;
     }
@@ -234,10 +234,14 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3] [--variants NAME,NAME (parts of their names)]");
-        Console.Error.WriteLine("       Mailtest.Bench write-cost [--messages 10000] [--rounds 5]");
+        Console.Error.WriteLine("       Mailtest.Bench write-cost [--messages 10000] [--rounds 5] [--per-commit N (else 2 and 3 alternately)] [--variants NAME,NAME (parts of their names)]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
 }
+
+// --variants "spread,automerge": only the variants whose names hold one of these (all by default).
+bool Chosen(string variant) =>
+    Option("--variants")?.Split(',') is not { } named || named.Any(n => variant.Contains(n, StringComparison.OrdinalIgnoreCase));
 
 string? Option(string name)
 {

@@ -52,18 +52,19 @@ public static class WriteCostBenchmark
         new("8 KB pages", """PRAGMA journal_mode=DELETE; PRAGMA page_size=8192; VACUUM; PRAGMA journal_mode=WAL;"""),
     ];
 
-    public static async Task<IReadOnlyList<Result>> RunAsync(int messages, int rounds)
+    /// <param name="perCommit">Messages per transaction; null: 2 and 3 alternately.</param>
+    public static async Task<IReadOnlyList<Result>> RunAsync(int messages, int rounds, int? perCommit, IReadOnlyList<Variant> variants)
     {
         var pool = IngestBodies.Pool(IngestBodies.Realistic, 200);
         var results = new List<Result>();
         var frames = new Dictionary<string, (double Frames, double Bytes)>();
-        foreach (var variant in Variants)
-            frames[variant.Name] = (await RunOneAsync(variant, pool, messages, countFrames: true)).Frames;
+        foreach (var variant in variants)
+            frames[variant.Name] = (await RunOneAsync(variant, pool, messages, perCommit, countFrames: true)).Frames;
         // Alternating rounds (forward, backward), so no variant always runs first or last.
         for (var round = 0; round < rounds; round++)
-            foreach (var variant in round % 2 == 0 ? Variants : Variants.Reverse())
+            foreach (var variant in round % 2 == 0 ? variants : variants.Reverse())
             {
-                var (cpu, wall, _) = await RunOneAsync(variant, pool, messages, countFrames: false);
+                var (cpu, wall, _) = await RunOneAsync(variant, pool, messages, perCommit, countFrames: false);
                 results.Add(new Result(variant.Name, cpu, wall, frames[variant.Name].Frames, frames[variant.Name].Bytes));
             }
         return [.. results.GroupBy(r => r.Variant).Select(g => g.OrderBy(r => r.CpuUsPerMessage).ElementAt(g.Count() / 2))
@@ -71,7 +72,7 @@ public static class WriteCostBenchmark
     }
 
     private static async Task<(double Cpu, double Wall, (double Frames, double Bytes) Frames)> RunOneAsync(
-        Variant variant, IReadOnlyList<MimeKit.MimeMessage> pool, int messages, bool countFrames)
+        Variant variant, IReadOnlyList<MimeKit.MimeMessage> pool, int messages, int? perCommit, bool countFrames)
     {
         var directory = Path.Combine(Path.GetTempPath(), $"mailtest-write-cost-{Guid.NewGuid():N}");
         try
@@ -100,11 +101,11 @@ public static class WriteCostBenchmark
             await using var writer = new SqliteMessageBatchWriter(connectionString);
             // A warm-up, outside the timing: the connection opened, its statements prepared, the writer's code compiled.
             var warmUp = Math.Min(1_000, messages / 5);
-            await WriteAsync(writer, prepared, 0, warmUp);
+            await WriteAsync(writer, prepared, 0, warmUp, perCommit);
             GC.Collect();
             var cpu = Process.GetCurrentProcess().TotalProcessorTime;
             var wall = Stopwatch.StartNew();
-            await WriteAsync(writer, prepared, warmUp, prepared.Count);
+            await WriteAsync(writer, prepared, warmUp, prepared.Count, perCommit);
             var written = prepared.Count - warmUp;
             var cpuUs = (Process.GetCurrentProcess().TotalProcessorTime - cpu).TotalMicroseconds / written;
             var wallUs = wall.Elapsed.TotalMicroseconds / written;
@@ -123,12 +124,12 @@ public static class WriteCostBenchmark
         }
     }
 
-    /// <summary>Messages <paramref name="from"/> to <paramref name="to"/> (excluded) in commits of 2 and 3 alternately.</summary>
-    private static async Task WriteAsync(SqliteMessageBatchWriter writer, List<PreparedMessage> prepared, int from, int to)
+    /// <summary>Messages <paramref name="from"/> to <paramref name="to"/> (excluded) in commits of <paramref name="perCommit"/>, or of 2 and 3 alternately.</summary>
+    private static async Task WriteAsync(SqliteMessageBatchWriter writer, List<PreparedMessage> prepared, int from, int to, int? perCommit)
     {
         for (var (start, commits) = (from, 0); start < to; commits++)
         {
-            var count = Math.Min(commits % 2 == 0 ? 2 : 3, to - start);
+            var count = Math.Min(perCommit ?? (commits % 2 == 0 ? 2 : 3), to - start);
             await writer.WriteAsync(prepared.GetRange(start, count));
             start += count;
         }
