@@ -44,6 +44,13 @@ internal interface IMessageBatchWriter : IAsyncDisposable
     /// left to merge. Called from the index loop while no mail comes.
     /// </summary>
     Task<bool> MergeIndexStepAsync() => Task.FromResult(false);
+
+    /// <summary>
+    /// One step of giving the full-text index's free pages back to the file system (SQLite: the index file's
+    /// incremental vacuum, see <see cref="SearchIndexFile"/>); false when none are left to give. Called from the
+    /// index loop after a purge (<see cref="IngestWriter.GiveBackIndexSpaceAsync"/>).
+    /// </summary>
+    Task<bool> GiveBackIndexSpaceStepAsync() => Task.FromResult(false);
 }
 
 /// <summary>What one index transaction did: rows added to the full-text index, rows removed from it.</summary>

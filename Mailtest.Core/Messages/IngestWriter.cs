@@ -159,6 +159,8 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>Calls of <see cref="WaitUntilIndexCurrentAsync"/> so far, and those still waiting for a complete pass begun after them.</summary>
     private long _indexRequests;
     private readonly List<(long Request, TaskCompletionSource Current)> _indexWaiters = [];
+    /// <summary>Calls of <see cref="GiveBackIndexSpaceAsync"/> waiting for the index file's free pages to be given back.</summary>
+    private readonly List<TaskCompletionSource> _spaceWaiters = [];
     /// <summary>When the oldest commit not yet searchable committed; 0 when every commit is searchable (read by the gauge).</summary>
     private long _oldestUnsearchableTimestamp;
     /// <summary>When the last commit was made (<see cref="GatherAsync"/>).</summary>
@@ -243,6 +245,21 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
         return current.Task.WaitAsync(cancellationToken);
     }
 
+    /// <summary>
+    /// After a purge: completes once the deletions made before this call have left the full-text index and its
+    /// file's free pages have been given back to the file system (SQLite; a purge frees most of the index file).
+    /// The index loop does it, a short step at a time between its index steps: it is the only writer of the index
+    /// file, so a vacuum step never waits for an index step nor an index step for it, and mail that comes goes first.
+    /// </summary>
+    public async Task GiveBackIndexSpaceAsync(CancellationToken cancellationToken = default)
+    {
+        await WaitUntilIndexCurrentAsync(cancellationToken); // the pages are free once the deletions are applied
+        var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        lock (_searchLock) _spaceWaiters.Add(done);
+        _indexWake.Writer.TryWrite(true);
+        await done.Task.WaitAsync(cancellationToken);
+    }
+
     private async Task CommitLoopAsync()
     {
         var batch = new List<PendingWrite>(MaxBatchMessages);
@@ -306,6 +323,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             }
             (more, var indexed) = await IndexAsync(); // more left (catching up): the next step at once
             if (indexed > 0) merged = false;
+            if (!more) await GiveBackRequestedSpaceAsync();
             if (idle && !more && !merged) merged = await MergeWhileIdleAsync();
             if (!catchingUp) continue;
             caughtUpRows += indexed;
@@ -375,6 +393,34 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             return true;
         }
         return false;
+    }
+
+    /// <summary>
+    /// For the callers of <see cref="GiveBackIndexSpaceAsync"/>: steps until no free page is left, while no mail
+    /// waits (but one step at least, so a steady stream of mail cannot hold it off for ever); then they are answered.
+    /// </summary>
+    private async Task GiveBackRequestedSpaceAsync()
+    {
+        lock (_searchLock)
+            if (_spaceWaiters.Count == 0) return;
+        try
+        {
+            var more = true;
+            do more = await _tables.GiveBackIndexSpaceStepAsync();
+            while (more && !_stopping && !_indexWake.Reader.TryPeek(out _));
+            if (more) return; // the rest once this mail is indexed
+        }
+        catch (Exception error)
+        {
+            _logger.LogWarning(error, "Could not give the search index file's free pages back to the file system; they are used again for new mail.");
+        }
+        TaskCompletionSource[] answered;
+        lock (_searchLock)
+        {
+            answered = [.. _spaceWaiters];
+            _spaceWaiters.Clear();
+        }
+        foreach (var waiter in answered) waiter.TrySetResult();
     }
 
     private async Task OptimizeIndexAsync()

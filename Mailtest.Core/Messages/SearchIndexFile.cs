@@ -48,11 +48,14 @@ public static class SearchIndexFile
     private const int SegmentsPerMerge = 16, SegmentsForCrisisMerge = 64;
 
     /// <summary>
-    /// The form of the index's words (<see cref="SearchTrigrams"/>), kept as the file's <c>user_version</c>:
-    /// a file whose words have another form would answer no search, so it is made anew and rebuilt.
-    /// 0 (files made before it was kept): a trigram's three characters alone; 2: with its two spread characters.
+    /// The form of the file, kept as its <c>user_version</c>: a file of another form is made anew and rebuilt.
+    /// The index's words (<see cref="SearchTrigrams"/>): 0 (files made before it was kept), a trigram's three
+    /// characters alone; 2, with its two spread characters (a file of other words would answer no search).
+    /// 3: the same words, in a file made with <c>auto_vacuum=INCREMENTAL</c>, which can give the pages a purge
+    /// frees back to the file system (<see cref="IngestWriter.GiveBackIndexSpaceAsync"/>); SQLite sets that
+    /// only on a new file, so older files are made anew once.
     /// </summary>
-    internal const int WordsFormat = 2;
+    internal const int FileFormat = 3;
 
     /// <summary>The index file's tables, created when missing, and the index's settings (<paramref name="schema"/>: where the file is attached, or main when opened directly).</summary>
     internal static string CreateTablesSql(string schema) => $"""
@@ -65,13 +68,13 @@ public static class SearchIndexFile
             "Id" INTEGER NOT NULL PRIMARY KEY CHECK ("Id" = 1),
             "IndexedThroughId" INTEGER NOT NULL);
         INSERT OR IGNORE INTO "{schema}"."SearchIndexProgress" ("Id", "IndexedThroughId") VALUES (1, 0);
-        PRAGMA "{schema}".user_version = {WordsFormat};
+        PRAGMA "{schema}".user_version = {FileFormat};
         """;
 
     /// <summary>
     /// Makes sure the index file of <paramref name="databasePath"/> exists and can be read, before any
     /// connection attaches it: a missing file is created; an unreadable one (not a database, damaged, from
-    /// an incompatible build) or one whose words have another form (<see cref="WordsFormat"/>) is deleted
+    /// an incompatible build) or one of another form (<see cref="FileFormat"/>) is deleted
     /// and created anew. Either way the index step rebuilds it from the stored text. Called at start, while
     /// nothing else has the file open.
     /// </summary>
@@ -81,7 +84,7 @@ public static class SearchIndexFile
         try
         {
             if (CreateTables(path) is not { } format) return;
-            logger.LogInformation("The search index {Path} holds words of an older form ({Format}); making it anew (it is rebuilt from the stored text in the background).", path, format);
+            logger.LogInformation("The search index {Path} is of an older form ({Format}); making it anew (it is rebuilt from the stored text in the background).", path, format);
         }
         catch (SqliteException error)
         {
@@ -92,19 +95,20 @@ public static class SearchIndexFile
         CreateTables(path);
     }
 
-    /// <returns>Null when the file is usable (made if missing); the form of its words when they have another.</returns>
+    /// <returns>Null when the file is usable (made if missing); its form when it has another.</returns>
     private static long? CreateTables(string path)
     {
         using var connection = new SqliteConnection(OwnConnectionString(path));
         connection.Open();
         using var command = connection.CreateCommand();
-        // Reads the schema first (fails on a file that is not a database).
-        command.CommandText = "PRAGMA journal_mode=WAL; BEGIN IMMEDIATE;";
+        // Reads the schema first (fails on a file that is not a database). Incremental vacuum before WAL: SQLite
+        // takes it only on a new file (on an older one it changes nothing, and the form below says so).
+        command.CommandText = "PRAGMA auto_vacuum=INCREMENTAL; PRAGMA journal_mode=WAL; BEGIN IMMEDIATE;";
         command.ExecuteNonQuery();
         command.CommandText = """
             SELECT CASE WHEN EXISTS (SELECT 1 FROM sqlite_schema WHERE "name" = 'MessageSearchIndex') THEN (SELECT "user_version" FROM pragma_user_version) END
             """;
-        if (command.ExecuteScalar() is long format && format != WordsFormat)
+        if (command.ExecuteScalar() is long format && format != FileFormat)
         {
             command.CommandText = "ROLLBACK";
             command.ExecuteNonQuery();

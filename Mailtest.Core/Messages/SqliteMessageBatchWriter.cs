@@ -43,9 +43,14 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
     private SqliteCommand _optimizeIndex = null!;
     private SqliteCommand _mergeIndexStep = null!;
     private SqliteCommand _totalChanges = null!;
+    private SqliteCommand _indexFreePages = null!;
+    private SqliteCommand _giveBackIndexSpaceStep = null!;
+    private SqliteCommand _checkpointIndex = null!;
 
     /// <summary>Pages (~4 KB) an idle merge step writes at most (~1 MB): mail that comes meanwhile waits one short step for its index step.</summary>
     private const int MergeStepPages = 256;
+    /// <summary>Pages (~4 KB) a step gives back to the file system at most (~4 MB): mail that comes meanwhile waits one short step.</summary>
+    private const int GiveBackStepPages = 1024;
 
     /// <summary>
     /// The index's words of committed search entries not indexed yet, by entry id, as computed before
@@ -133,6 +138,31 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
             var before = (long)_totalChanges.ExecuteScalar()!;
             _mergeIndexStep.ExecuteNonQuery();
             return Task.FromResult((long)_totalChanges.ExecuteScalar()! - before >= 2);
+        }
+        catch
+        {
+            CloseIndex();
+            throw;
+        }
+    }
+
+    public Task<bool> GiveBackIndexSpaceStepAsync()
+    {
+        OpenIndex();
+        try
+        {
+            var free = Convert.ToInt64(_indexFreePages.ExecuteScalar(), CultureInfo.InvariantCulture);
+            if (free > 0)
+            {
+                // One row per page freed: read to the end, or the vacuum stops at the first.
+                using (var reader = _giveBackIndexSpaceStep.ExecuteReader())
+                    do while (reader.Read()) { } while (reader.NextResult());
+                var left = Convert.ToInt64(_indexFreePages.ExecuteScalar(), CultureInfo.InvariantCulture);
+                if (left > 0 && left < free) return Task.FromResult(true);
+            }
+            // All given back (or a file that cannot give any): the shorter file reaches the disk at a checkpoint; now rather than later.
+            _checkpointIndex.ExecuteNonQuery();
+            return Task.FromResult(false);
         }
         catch
         {
@@ -242,6 +272,7 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         using (var setup = connection.CreateCommand())
         {
             setup.CommandText = $"""
+                PRAGMA {Index}.auto_vacuum=INCREMENTAL; -- before WAL: takes effect on a file this creates (see SearchIndexFile.FileFormat)
                 PRAGMA {Index}.journal_mode=WAL;
                 PRAGMA {Index}.synchronous=FULL;
                 {SearchIndexFile.CreateTablesSql(SearchIndexFile.Schema)}
@@ -315,6 +346,12 @@ internal sealed class SqliteMessageBatchWriter(string connectionString) : IMessa
         _mergeIndexStep.CommandText = $"""INSERT INTO {Index}."MessageSearchIndex" ("MessageSearchIndex", rank) VALUES ('merge', {MergeStepPages})""";
         _totalChanges = connection.CreateCommand();
         _totalChanges.CommandText = "SELECT total_changes()";
+        _indexFreePages = connection.CreateCommand();
+        _indexFreePages.CommandText = $"PRAGMA {Index}.freelist_count";
+        _giveBackIndexSpaceStep = connection.CreateCommand();
+        _giveBackIndexSpaceStep.CommandText = $"PRAGMA {Index}.incremental_vacuum({GiveBackStepPages})";
+        _checkpointIndex = connection.CreateCommand();
+        _checkpointIndex.CommandText = $"PRAGMA {Index}.wal_checkpoint(PASSIVE)";
         _indexConnection = connection;
         return connection;
     }

@@ -7,12 +7,20 @@ namespace Mailtest.Core.Retention;
 /// <summary>
 /// Gives the space of purged messages back to the file system, so a year of purging does not grow
 /// the database without bound. SQLite: incremental vacuum in small steps (each a short write
-/// transaction, so ingest is not held up). PostgreSQL: autovacuum already makes deleted rows' space
+/// transaction, so ingest is not held up), of the main file here and of the search index file by the
+/// ingest writer's index loop (<see cref="IngestWriter.GiveBackIndexSpaceAsync"/>). PostgreSQL: autovacuum already makes deleted rows' space
 /// reusable, which is all the issue asks; nothing to do here.
 /// </summary>
-public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory)
+public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory, IngestWriter ingest)
 {
     private const int PagesPerStep = 1024;
+
+    /// <summary>
+    /// How long a purge waits for the search index file to give its pages back. The index loop does it once it
+    /// has applied the purge's deletions (a moment); if the index cannot move, retention still goes on, and the
+    /// pages are given back once it can.
+    /// </summary>
+    private static readonly TimeSpan IndexSpaceWait = TimeSpan.FromMinutes(1);
 
     public async Task ReclaimAsync(CancellationToken cancellationToken = default)
     {
@@ -31,6 +39,9 @@ public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory
         // Move the shrunken pages from the write-ahead log into the file now rather than at the next checkpoint.
         // The main file's only: unqualified, it would checkpoint the read-only search index file too (an I/O error).
         await ScalarAsync(db, "PRAGMA main.wal_checkpoint(PASSIVE)", cancellationToken);
+        // The search index file (SearchIndexFile) holds the purged messages' index words too: its only writer gives them back.
+        try { await ingest.GiveBackIndexSpaceAsync(cancellationToken).WaitAsync(IndexSpaceWait, cancellationToken); }
+        catch (TimeoutException) { } // it gives them back once it can
     }
 
     /// <summary>

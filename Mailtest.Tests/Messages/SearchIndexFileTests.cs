@@ -21,6 +21,7 @@ public sealed class SearchIndexFileTests
     [InlineData("unreadable")]
     [InlineData("from another database")] // ahead of the main file's ids, as after restoring an older copy of mailtest.db
     [InlineData("of an older form")] // made by a Mailtest whose index words were the trigrams' three characters alone
+    [InlineData("made before it could give pages back")] // the same words, in a file made without incremental vacuum
     public async Task An_index_file_lost_while_stopped_is_rebuilt_at_start_and_search_finds_everything(string loss)
     {
         var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-indexfile-{Guid.NewGuid():N}");
@@ -71,6 +72,12 @@ public sealed class SearchIndexFileTests
                 Assert.Equal(words.Length, await SearchIndexFiles.ExecuteAsync(connection, """SELECT count(*) FROM "search"."MessageSearchIndex" """));
                 Assert.Equal(0, await SearchIndexFiles.ExecuteAsync(connection, """SELECT count(*) FROM "MessageSearchEntries" WHERE "Id" > (SELECT "IndexedThroughId" FROM "search"."SearchIndexProgress")"""));
             }
+            else if (loss == "made before it could give pages back")
+            {
+                await using var connection = await SearchIndexFiles.OpenAsync(dataDirectory);
+                await SearchIndexFiles.ExecuteAsync(connection, """PRAGMA "search".auto_vacuum = NONE; VACUUM "search"; PRAGMA "search".user_version = 2;""");
+                Assert.Equal(0, await SearchIndexFiles.ExecuteAsync(connection, """PRAGMA "search".auto_vacuum"""));
+            }
             else
             {
                 foreach (var file in new[] { index, index + "-wal", index + "-shm" }) File.Delete(file);
@@ -86,6 +93,7 @@ public sealed class SearchIndexFileTests
             await using var check = await SearchIndexFiles.OpenAsync(dataDirectory);
             await SearchIndexFiles.ExecuteAsync(check, SearchIndexFiles.IntegrityCheck);
             Assert.Equal(3, (await SearchIndexFiles.NamedAsync(check, "rebuilt index")).Count);
+            Assert.Equal(2, await SearchIndexFiles.ExecuteAsync(check, """PRAGMA "search".auto_vacuum""")); // incremental: a purge can give its pages back
         }
         finally
         {
