@@ -41,7 +41,7 @@ internal interface IMessageBatchWriter : IAsyncDisposable
     /// <summary>
     /// One small step of merging the full-text index's segments where a level holds several (SQLite: what
     /// FTS5's own merging under load leaves, see <see cref="SearchIndexFile"/>); false when nothing was
-    /// left to merge. Called from the index loop while no mail comes.
+    /// left to merge. Called from the index loop while no mail comes, and after a purge (deleted rows' pages are freed by merging).
     /// </summary>
     Task<bool> MergeIndexStepAsync() => Task.FromResult(false);
 

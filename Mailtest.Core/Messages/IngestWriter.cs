@@ -248,8 +248,9 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     /// <summary>
     /// After a purge: completes once the deletions made before this call have left the full-text index and its
     /// file's free pages have been given back to the file system (SQLite; a purge frees most of the index file).
-    /// The index loop does it, a short step at a time between its index steps: it is the only writer of the index
-    /// file, so a vacuum step never waits for an index step nor an index step for it, and mail that comes goes first.
+    /// The index loop does it, a short step at a time between its index steps (merging the segments that hold the
+    /// deleted rows, then incremental vacuum): it is the only writer of the index file, so such a step never waits
+    /// for an index step nor an index step for it, and mail that comes goes first.
     /// </summary>
     public async Task GiveBackIndexSpaceAsync(CancellationToken cancellationToken = default)
     {
@@ -405,8 +406,9 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             if (_spaceWaiters.Count == 0) return;
         try
         {
+            // The purged rows' segments first: FTS5 only marks deleted rows, and frees their pages when it merges the segments again.
             var more = true;
-            do more = await _tables.GiveBackIndexSpaceStepAsync();
+            do more = await _tables.MergeIndexStepAsync() || await _tables.GiveBackIndexSpaceStepAsync();
             while (more && !_stopping && !_indexWake.Reader.TryPeek(out _));
             if (more) return; // the rest once this mail is indexed
         }
