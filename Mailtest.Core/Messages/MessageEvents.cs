@@ -8,9 +8,9 @@ public abstract record MessageEvent(Guid OrganizationId, Guid EnvironmentId);
 /// <param name="Summary">The stored summary, when the publisher has it (the ingest writer does), so listeners need not read it back.</param>
 public sealed record MessageCaptured(Guid OrganizationId, Guid EnvironmentId, Guid MessageId, MessageListItem? Summary = null) : MessageEvent(OrganizationId, EnvironmentId);
 public sealed record MessageDeleted(Guid OrganizationId, Guid EnvironmentId, Guid MessageId) : MessageEvent(OrganizationId, EnvironmentId);
-/// <summary>One message was marked read or unread: lists update that row in place.</summary>
+/// <summary>One message was marked read or unread: lists update that row in place, and a waiter for <c>is:read</c> looks at it.</summary>
 public sealed record MessageReadChanged(Guid OrganizationId, Guid EnvironmentId, Guid MessageId, bool IsRead) : MessageEvent(OrganizationId, EnvironmentId);
-/// <summary>Every message of the environment is read now ("mark all read"): lists update in place.</summary>
+/// <summary>Every message of the environment is read now ("mark all read"): lists update in place, and waiters look for the newest match.</summary>
 public sealed record MessagesMarkedRead(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);
 /// <summary>Many messages changed in a way a list cannot apply row by row (a purge, a delete by search): read again what is shown.</summary>
 public record MessagesChanged(Guid OrganizationId, Guid EnvironmentId) : MessageEvent(OrganizationId, EnvironmentId);

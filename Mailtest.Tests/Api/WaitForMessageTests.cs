@@ -4,6 +4,7 @@ using System.Net.Http.Headers;
 using System.Net.Http.Json;
 using System.Text;
 using System.Text.Json;
+using Mailtest.Core.Messages;
 using Mailtest.Core.Messages.Mailbox;
 using Mailtest.Tests.Messages;
 using Microsoft.Extensions.DependencyInjection;
@@ -197,6 +198,73 @@ public sealed class WaitForMessageTests(ApiSite site) : IClassFixture<ApiSite>
         var refused = await revokedWaiting;
         Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
         Assert.DoesNotContain(older.ToString(), await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task A_read_waiter_is_answered_when_a_stored_message_is_marked_read_through_the_Mailpit_API_and_only_in_its_environment()
+    {
+        var scene = await site.SceneAsync();
+        var stored = await InjectAsync(scene, "Order confirmation");
+        var devMessage = await InjectInAsync(scene.DevToken, scene.DevId, "Dev order");
+        var devWaiting = scene.DevToken.GetAsync($"/api/v1/environments/{scene.DevId}/messages/wait?timeout=50&query=is:read");
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=" + Uri.EscapeDataString("is:read subject:order"));
+        var newOrderWaiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=subject:order"); // looks not at the read state
+        await WaitersAsync(3);
+
+        var marked = await scene.Write.PutAsJsonAsync($"/mailpit/{scene.StagingId}/api/v1/messages", new { IDs = new[] { stored }, Read = true });
+        Assert.Equal(HttpStatusCode.OK, marked.StatusCode);
+        var answer = await OkAsync(await waiting);
+        Assert.Equal(stored, answer.GetProperty("id").GetGuid());
+        Assert.True(answer.GetProperty("isRead").GetBoolean());
+        // Reading an old order does not answer a waiter for orders: the next order stored does.
+        var shipped = await InjectAsync(scene, "Order shipped");
+        Assert.Equal(shipped, (await OkAsync(await newOrderWaiting)).GetProperty("id").GetGuid());
+
+        // The other environment's waiter was not answered by it: the message marked read there is its answer.
+        Assert.False(devWaiting.IsCompleted);
+        var devMarked = await scene.DevToken.PutAsJsonAsync($"/api/v1/environments/{scene.DevId}/messages", new { read = true, ids = new[] { devMessage } });
+        Assert.Equal(HttpStatusCode.OK, devMarked.StatusCode);
+        Assert.Equal(devMessage, (await OkAsync(await devWaiting)).GetProperty("id").GetGuid());
+    }
+
+    [Fact]
+    public async Task Marking_messages_unread_answers_an_unread_waiter_with_the_newest_and_a_revoked_waiter_gets_no_message()
+    {
+        var scene = await site.SceneAsync();
+        var (revoked, revokeAsync) = await ShortLivedReadTokenAsync(scene);
+        using var _ = revoked;
+        var older = await InjectAsync(scene, "Older");
+        var newer = await InjectAsync(scene, "Newer");
+        var read = await scene.Write.PutAsJsonAsync(scene.Messages, new { read = true, ids = new[] { older, newer } });
+        Assert.Equal(HttpStatusCode.OK, read.StatusCode);
+        var revokedWaiting = revoked.GetAsync(scene.Messages + "/wait?timeout=50&query=is:unread");
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=is:unread");
+        await WaitersAsync(2);
+        await revokeAsync();
+
+        var unread = await scene.Write.PutAsJsonAsync($"/mailpit/{scene.StagingId}/api/v1/messages", new { IDs = new[] { older, newer }, Read = false });
+        Assert.Equal(HttpStatusCode.OK, unread.StatusCode);
+
+        Assert.Equal(newer, (await OkAsync(await waiting)).GetProperty("id").GetGuid()); // the newest of the two now matching
+        var refused = await revokedWaiting;
+        Assert.Equal(HttpStatusCode.Forbidden, refused.StatusCode);
+        Assert.DoesNotContain(older.ToString(), await refused.Content.ReadAsStringAsync());
+        Assert.DoesNotContain(newer.ToString(), await refused.Content.ReadAsStringAsync());
+    }
+
+    [Fact]
+    public async Task Mark_all_read_in_the_inbox_answers_a_read_waiter_with_the_newest_match()
+    {
+        var scene = await site.SceneAsync();
+        await InjectAsync(scene, "Invoice 1");
+        var newest = await InjectAsync(scene, "Invoice 2");
+        await InjectAsync(scene, "Newsletter");
+        var waiting = scene.Read.GetAsync(scene.Messages + "/wait?timeout=50&query=" + Uri.EscapeDataString("is:read subject:invoice"));
+        await WaitersAsync(1);
+
+        await site.Services.GetRequiredService<IMessageStore>().MarkAllReadAsync([scene.StagingId]); // the inbox's "Mark all read"
+
+        Assert.Equal(newest, (await OkAsync(await waiting)).GetProperty("id").GetGuid());
     }
 
     [Fact]

@@ -9,8 +9,11 @@ using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
+using Mailtest.Core.Webhooks;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.EntityFrameworkCore;
+using Mailtest.Tests.Webhooks;
+using Mailtest.Web.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MimeKit;
@@ -46,6 +49,10 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         {
             ["Mailtest:Data:Provider"] = "Postgres",
             ["Mailtest:Data:ConnectionString"] = new NpgsqlConnectionStringBuilder(_postgres.ConnectionString) { Database = "mailtest", Timeout = 5 }.ConnectionString,
+            // The webhook test's receiver is on loopback; one delivery at a time, so the queue is known.
+            ["Mailtest:Webhooks:AllowPrivateAddresses"] = "true",
+            ["Mailtest:Webhooks:Concurrency"] = "1",
+            ["Mailtest:Webhooks:Timeout"] = "00:01:00", // its slow receiver answers once the database is stopped
         }, configure: builder => builder.Logging.AddProvider(_logs).AddFilter<CapturedLogs>(null, LogLevel.Debug)); // what repeats, at Debug, too
         var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
@@ -84,6 +91,10 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         await client.DisconnectAsync(quit: true);
     }
 
+    /// <summary>A message as SMTP's DATA hands it to ingest.</summary>
+    private IngestRequest Request(string subject) => new(_organizationId, _environment.Id, "sales@acme.example", ["customer@client.example"],
+        SpooledMessage.FromBytes(System.Text.Encoding.UTF8.GetBytes(Messages.SampleMail.Plain(subject))));
+
     [Fact]
     public async Task During_an_outage_SMTP_still_greets_answers_with_a_sentence_logs_once_and_recovers_by_itself()
     {
@@ -116,8 +127,6 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     public async Task Messages_that_fail_during_an_outage_are_logged_when_it_starts_and_when_it_ends_not_one_by_one()
     {
         var ingest = _host.Services.GetRequiredService<MessageIngest>();
-        IngestRequest Request(string subject) => new(_organizationId, _environment.Id, "sales@acme.example", ["customer@client.example"],
-            SpooledMessage.FromBytes(System.Text.Encoding.UTF8.GetBytes(Messages.SampleMail.Plain(subject))));
         await ingest.IngestAsync(Request("Before the outage"));
 
         await _postgres.StopServerAsync();
@@ -170,6 +179,50 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         // Not the other dead pooled connection: the first request after the restart gets a working one.
         using var after = await api.GetAsync(messages);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Fact]
+    public async Task Webhook_notifications_that_fail_during_an_outage_are_logged_when_it_starts_and_when_it_ends_not_one_by_one()
+    {
+        await using var receiver = await WebhookListener.StartAsync();
+        var receiverBusy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        receiver.Answer = async (index, aborted) =>
+        {
+            if (index == 0) await receiverBusy.Task.WaitAsync(aborted); // a slow receiver: the other notifications queue behind it
+            return 200;
+        };
+        await _host.Services.GetRequiredService<WebhookSettings>().SetUrlAsync(Caller.Operator("outage test"), _environment.Id, receiver.Url.ToString());
+        var ingest = _host.Services.GetRequiredService<MessageIngest>();
+        for (var i = 0; i < 20; i++)
+            await ingest.IngestAsync(Request($"Before the outage {i}"));
+        await receiver.NextAsync(); // the first notification is at the receiver; the other 19 wait in the queue
+
+        await _postgres.StopServerAsync();
+        receiverBusy.SetResult(); // its attempt cannot be logged, and the queued ones cannot be read: 20 failures
+        var dispatcher = typeof(WebhookDispatcher).FullName;
+        await UntilAsync(() => _logs.Entries.Count(e => e.Category == dispatcher && e.Error is not null) == 20, "20 failures logged, at any level");
+        await _postgres.StartServerAsync();
+        await ingest.IngestAsync(Request("After the outage"));
+
+        // The team's receiver hears of mail again; the operator's log has one warning, the repeats at Debug, and one line at the end.
+        Assert.Contains("After the outage", System.Text.Encoding.UTF8.GetString((await receiver.NextAsync()).Body));
+        await UntilAsync(() => _logs.Entries.Any(e => e.Category == dispatcher && e.Level == LogLevel.Information), "the dispatcher saying deliveries work again");
+        var delivering = _logs.Entries.Where(e => e.Category == dispatcher).ToList();
+        Assert.StartsWith("Delivering webhooks failed: the notification for message ", Assert.Single(delivering, e => e.Level == LogLevel.Warning).Message);
+        Assert.Equal(19, delivering.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Delivering webhooks failed again", StringComparison.Ordinal)));
+        Assert.Equal("Delivering webhooks works again (20 failures in all)", Assert.Single(delivering, e => e.Level == LogLevel.Information).Message);
+        Assert.DoesNotContain(delivering, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>Until the server has done what <paramref name="done"/> looks for (the test's own sync on the log; nothing else shows it).</summary>
+    private static async Task UntilAsync(Func<bool> done, string what)
+    {
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!done())
+        {
+            Assert.True(DateTime.UtcNow < deadline, $"no {what} within 60 s");
+            await Task.Delay(20, TestContext.Current.CancellationToken);
+        }
     }
 
     private static readonly TimeSpan KillSwitchAndCredentialCaches = SmtpCredentialCache.CacheFor + TimeSpan.FromSeconds(0.5);

@@ -23,7 +23,7 @@ internal static class LiveEndpoints
     {
         api.MapGet("/environments/{id:guid}/messages/wait", WaitAsync).WithTags("Messages")
             .WithSummary("Wait for a message matching ?query= (answered the moment it is stored; 408 on timeout)")
-            .WithDescription($"`timeout` in seconds (default {DefaultWaitSeconds}, at most {MaxWaitSeconds}). With `since` (an ISO 8601 time or a message id), a matching message stored after it answers at once. Without it, only a message stored after the call counts. A stored message that comes to match during the wait by being tagged (Mailpit's tag endpoints) answers too, whenever it arrived.")
+            .WithDescription($"`timeout` in seconds (default {DefaultWaitSeconds}, at most {MaxWaitSeconds}). With `since` (an ISO 8601 time or a message id), a matching message stored after it answers at once. Without it, only a message stored after the call counts. A stored message that comes to match during the wait by being tagged (Mailpit's tag endpoints; a search with tag:) or marked read or unread (a search with is:read or is:unread) answers too, whenever it arrived.")
             .Produces<MessageSummaryView>().ProducesProblem(StatusCodes.Status408RequestTimeout);
 
         browserApi.MapGet("/environments/{id:guid}/events", EventsAsync).WithTags("Live events")

@@ -3,6 +3,7 @@ using System.Threading.Channels;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Tenancy;
 using Mailtest.Core.Webhooks;
+using Mailtest.Smtp.Protection;
 using Microsoft.Extensions.Options;
 
 namespace Mailtest.Web.Webhooks;
@@ -28,6 +29,9 @@ public sealed class WebhookDispatcher(
 
     private static readonly JsonSerializerOptions Json = new(JsonSerializerDefaults.Web);
     private readonly WebhookOptions _options = options.Value;
+    private readonly ILogger _logger = logger;
+    // A database outage fails every queued notification: one warning when it starts, one line when deliveries are logged again.
+    private readonly FailureIncident _failing = new(logger, "Delivering webhooks");
     private readonly Channel<Delivery> _queue = Channel.CreateBounded<Delivery>(new BoundedChannelOptions(options.Value.QueueCapacity)
     {
         FullMode = BoundedChannelFullMode.Wait, // TryWrite then fails at once instead of waiting
@@ -42,7 +46,7 @@ public sealed class WebhookDispatcher(
         using var subscription = events.SubscribeToAll((e, _) =>
         {
             if (e is MessageCaptured captured && !_queue.Writer.TryWrite(new Delivery(Guid.CreateVersion7(), captured.EnvironmentId, captured.MessageId, 1, default, null)))
-                logger.LogWarning("Webhook queue full: the notification for message {MessageId} was dropped.", captured.MessageId);
+                _logger.LogWarning("Webhook queue full: the notification for message {MessageId} was dropped.", captured.MessageId);
             return Task.CompletedTask;
         });
         var workers = Enumerable.Range(0, Math.Max(1, _options.Concurrency)).Select(_ => WorkAsync(stoppingToken));
@@ -72,7 +76,7 @@ public sealed class WebhookDispatcher(
                 try { await DeliverAsync(delivery, stoppingToken); }
                 catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
                 {
-                    logger.LogError(e, "Delivering the webhook for message {MessageId} failed.", delivery.MessageId);
+                    _failing.Failed(e, $"the notification for message {delivery.MessageId} (attempt {delivery.Attempt}) is not retried");
                 }
             }
         }
@@ -110,6 +114,7 @@ public sealed class WebhookDispatcher(
             Outcome = outcome.Length > 300 ? outcome[..300] : outcome, DurationMs = (int)result.Duration.TotalMilliseconds,
         };
         await settings.RecordAsync(entry, CancellationToken.None);
+        _failing.Succeeded(); // an attempt reached the log: deliveries work again (a cached "no webhook" proves nothing)
         return (entry, retryIn);
     }
 
@@ -127,7 +132,7 @@ public sealed class WebhookDispatcher(
         {
             await Task.Delay(wait, clock, stoppingToken);
             if (!_queue.Writer.TryWrite(delivery))
-                logger.LogWarning("Webhook queue full: the retry for message {MessageId} was dropped.", delivery.MessageId);
+                _logger.LogWarning("Webhook queue full: the retry for message {MessageId} was dropped.", delivery.MessageId);
         }
         catch (OperationCanceledException) { }
     }

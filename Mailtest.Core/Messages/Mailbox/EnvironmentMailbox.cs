@@ -79,7 +79,10 @@ public sealed class EnvironmentMailbox(AccessRules access, IMessageStore store, 
         await access.RequireMailAsync(caller, environmentId, MailAccess.Change, cancellationToken);
         var ids = messageIds.Distinct().ToList();
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        var found = await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id)).Select(m => m.Id).ToListAsync(cancellationToken);
+        // Newest first, like SetReadMatchingAsync's pages: each change is an event, and a waiter for is:read is
+        // answered by the first that matches (MessageWaiter), so by the newest, as with tags.
+        var found = await db.Messages.Where(m => m.EnvironmentId == environmentId && ids.Contains(m.Id))
+            .OrderByDescending(m => m.ReceivedUtc).ThenByDescending(m => m.Id).Select(m => m.Id).ToListAsync(cancellationToken);
         foreach (var id in found)
             await store.SetReadAsync(id, isRead, [environmentId], cancellationToken);
         return found.Count;

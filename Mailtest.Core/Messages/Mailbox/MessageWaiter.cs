@@ -9,8 +9,9 @@ namespace Mailtest.Core.Messages.Mailbox;
 /// <summary>
 /// "Wait until a message matching this search arrives", without polling: a waiter hangs on the
 /// in-process <see cref="MessageEvents"/> and is answered the moment a matching message is stored, or
-/// the moment a stored message comes to match by being tagged through the API (<see cref="MessagesTagged"/>:
-/// a test that waits for <c>tag:verified</c> is waiting for the tagging, whenever the message arrived).
+/// the moment a stored message comes to match by being tagged through the API (<see cref="MessagesTagged"/>)
+/// or marked read or unread (<see cref="MessageReadChanged"/>, <see cref="MessagesMarkedRead"/>): a test that
+/// waits for <c>tag:verified</c> or <c>is:read</c> is waiting for that change, whenever the message arrived.
 ///
 /// No message is missed between the check and the wait: the waiter is registered first, then the
 /// messages already stored after <c>since</c> are checked, so a message committed in between is seen
@@ -99,22 +100,27 @@ public sealed class MessageWaiter : IDisposable
 
     private async Task OnEventAsync(MessageEvent messageEvent)
     {
-        if (messageEvent is not (MessageCaptured or MessagesTagged)) return;
         PendingWait[] waiters;
         lock (_gate)
-            waiters = _waiting.TryGetValue(messageEvent.EnvironmentId, out var list) ? [.. list] : [];
+            waiters = _waiting.TryGetValue(messageEvent.EnvironmentId, out var list) ? [.. list.Where(w => MayNowMatch(w.Query, messageEvent))] : [];
         if (waiters.Length == 0) return;
 
         try
         {
-            if (messageEvent is MessagesTagged tagged)
+            switch (messageEvent)
             {
-                await AnswerTaggedAsync(waiters, tagged);
-                return;
+                case MessagesTagged tagged:
+                    await AnswerFromChangedAsync(waiters, tagged.EnvironmentId, tagged.MessageIds);
+                    return;
+                case MessagesMarkedRead all:
+                    // No ids (it may be every message): the newest match among all, which is read now.
+                    await AnswerFromChangedAsync(waiters, all.EnvironmentId, null);
+                    return;
             }
-            var captured = (MessageCaptured)messageEvent;
+            // One message stored, or marked read or unread: judged in memory, one read for all waiters.
+            var messageId = messageEvent is MessageCaptured captured ? captured.MessageId : ((MessageReadChanged)messageEvent).MessageId;
             await using var db = await _dbFactory.CreateDbContextAsync();
-            var found = await Candidates(db, db.Messages.Where(m => m.Id == captured.MessageId)).SingleOrDefaultAsync();
+            var found = await Candidates(db, db.Messages.Where(m => m.Id == messageId)).SingleOrDefaultAsync();
             if (found is null) return; // deleted already
             foreach (var waiter in waiters.Where(w => w.Query.Matches(found.Candidate)))
                 await AnswerAsync(waiter, found.Item, CancellationToken.None);
@@ -125,18 +131,37 @@ public sealed class MessageWaiter : IDisposable
         }
     }
 
-    /// <summary>Each waiter is answered with the newest retagged message that now matches its search (looked up in bounded steps: a rename may touch every message).</summary>
-    private async Task AnswerTaggedAsync(PendingWait[] waiters, MessagesTagged tagged)
+    /// <summary>
+    /// Whether the event can make a message match <paramref name="query"/> that did not: a new message can; a change of
+    /// the read state or the tags only where the search looks at them (every term must hold), so a waiter for
+    /// <c>subject:invoice</c> is not answered by an old invoice someone reads or tags.
+    /// </summary>
+    private static bool MayNowMatch(SearchQuery query, MessageEvent messageEvent) => messageEvent switch
+    {
+        MessageCaptured => true,
+        MessageReadChanged or MessagesMarkedRead => query.Terms.Any(t => t is FlagTerm { Flag: SearchFlag.Read or SearchFlag.Unread }),
+        MessagesTagged => query.Terms.Any(t => t is TagTerm),
+        _ => false,
+    };
+
+    /// <summary>
+    /// Each waiter is answered with the newest of the changed messages (<paramref name="messageIds"/>; null: every
+    /// message of the environment) that now matches its search, looked up in bounded steps: a rename may touch every message.
+    /// </summary>
+    private async Task AnswerFromChangedAsync(PendingWait[] waiters, Guid environmentId, IReadOnlyList<Guid>? messageIds)
     {
         foreach (var waiter in waiters)
         {
             MessageListItem? newest = null;
-            foreach (var step in tagged.MessageIds.Chunk(MaxRecentCandidates))
-            {
-                if (waiter.Answer.Task.IsCompleted) break;
-                var match = await FindStoredAsync(tagged.EnvironmentId, waiter.Query, m => step.Contains(m.Id), CancellationToken.None);
-                if (match is not null && (newest is null || (match.ReceivedUtc, match.Id).CompareTo((newest.ReceivedUtc, newest.Id)) > 0)) newest = match;
-            }
+            if (messageIds is null)
+                newest = await FindStoredAsync(environmentId, waiter.Query, m => true, CancellationToken.None);
+            else
+                foreach (var step in messageIds.Chunk(MaxRecentCandidates))
+                {
+                    if (waiter.Answer.Task.IsCompleted) break;
+                    var match = await FindStoredAsync(environmentId, waiter.Query, m => step.Contains(m.Id), CancellationToken.None);
+                    if (match is not null && (newest is null || (match.ReceivedUtc, match.Id).CompareTo((newest.ReceivedUtc, newest.Id)) > 0)) newest = match;
+                }
             if (newest is not null) await AnswerAsync(waiter, newest, CancellationToken.None);
         }
     }
