@@ -1,11 +1,17 @@
 using MailKit.Net.Smtp;
 using MailKit.Security;
+using System.Net;
+using System.Net.Http.Headers;
+using System.Net.Http.Json;
+using System.Text.Json;
 using Mailtest.Core.Capture;
+using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Tenancy;
 using Mailtest.Smtp;
 using Mailtest.Core.Webhooks;
 using Mailtest.Tests.Infrastructure;
+using Microsoft.EntityFrameworkCore;
 using Mailtest.Tests.Webhooks;
 using Mailtest.Web.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
@@ -136,6 +142,43 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.Equal(19, storing.Count(e => e.Level == LogLevel.Debug));
         Assert.Equal("Storing captured mail works again (20 failures in all)", Assert.Single(storing, e => e.Level == LogLevel.Information).Message);
         Assert.DoesNotContain(_logs.AtLeast(LogLevel.Error), e => e.Category == typeof(IngestWriter).FullName);
+    }
+
+    [Fact]
+    public async Task During_an_outage_the_API_answers_503_with_when_to_retry_and_works_again_after_it()
+    {
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var user = await tenancy.CreateUserAsync($"qa-{Guid.NewGuid():N}@example.test", "long enough password", isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(_organizationId, user.Email, OrganizationRole.Owner);
+        var token = await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, "CI");
+        using var api = new HttpClient { BaseAddress = _host.WebAddress };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        var messages = $"/api/v1/environments/{_environment.Id}/messages";
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(messages)).StatusCode);
+        // Two connections of the application's pool open at once, then idle in it: both die with the server.
+        var contexts = _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>();
+        await using (var first = await contexts.CreateDbContextAsync())
+        await using (var second = await contexts.CreateDbContextAsync())
+        {
+            await first.Database.OpenConnectionAsync();
+            await second.Database.OpenConnectionAsync();
+        }
+
+        await _postgres.StopServerAsync();
+        for (var attempt = 0; attempt < 2; attempt++) // a pooled connection found dead, then none to be had
+        {
+            using var during = await api.GetAsync(messages);
+            Assert.Equal(HttpStatusCode.ServiceUnavailable, during.StatusCode);
+            Assert.Equal("application/problem+json", during.Content.Headers.ContentType?.MediaType);
+            Assert.Equal(TimeSpan.FromSeconds(5), during.Headers.RetryAfter?.Delta);
+            var problem = await during.Content.ReadFromJsonAsync<JsonElement>();
+            Assert.Equal("Mailtest cannot reach its database right now; try again in 5 seconds.", problem.GetProperty("detail").GetString());
+        }
+
+        await _postgres.StartServerAsync();
+        // Not the other dead pooled connection: the first request after the restart gets a working one.
+        using var after = await api.GetAsync(messages);
+        Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
     [Fact]

@@ -61,6 +61,7 @@ public static class MailtestHost
 
         builder.Services.AddProblemDetails();
         builder.Services.AddExceptionHandler<RefusalProblems>();
+        builder.Services.AddExceptionHandler<DatabaseUnavailableProblems>();
         builder.Services.AddMudServices();
         builder.Services.AddRazorComponents().AddInteractiveServerComponents();
         return builder;
@@ -71,7 +72,7 @@ public static class MailtestHost
         var app = builder.Build();
         app.UseKnownProxies();
         app.UseSecurityHeaders();
-        // Refusals are 4xx problem details in every environment; any other failure is the error page
+        // Refusals are 4xx problem details in every environment, a database away for a moment 503/507; any other failure is the error page
         // (in Development, the developer exception page around it shows it instead).
         app.UseExceptionHandler(new ExceptionHandlerOptions
         {

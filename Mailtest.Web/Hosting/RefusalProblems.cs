@@ -6,7 +6,7 @@ namespace Mailtest.Web.Hosting;
 
 /// <summary>
 /// The HTTP side's one mapping of Core's refusals: RFC 9457 problem details with the refusal's
-/// status, its title and its sentence as the detail. Anything else is not handled here (a 500).
+/// status, its title and its sentence as the detail. A database away for a moment is <see cref="DatabaseUnavailableProblems"/>; anything else is not handled here (a 500).
 /// </summary>
 internal sealed class RefusalProblems(IProblemDetailsService problems) : IExceptionHandler
 {
