@@ -63,6 +63,7 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         await WaitInteractiveAsync(page);
         await page.FillAsync("input[data-testid=new-env-name], [data-testid=new-env-name] input", "staging-eu");
         await page.Keyboard.PressAsync("Tab");
+        await Expect(page.Locator("[data-testid=new-env-create]")).ToBeEnabledAsync(); // the name has reached the server
         await page.ClickAsync("[data-testid=new-env-create]");
         await page.WaitForURLAsync("**/environments/*");
         await WaitInteractiveAsync(page);
