@@ -375,6 +375,9 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
 
     private const int OptimizeAfterCatchUpRows = 10_000;
 
+    /// <summary>A commit (or a caller) has woken the index loop: the upkeep steps below give way to its index step.</summary>
+    private bool MailWaits => _indexWake.Reader.TryPeek(out _);
+
     /// <summary>
     /// Under load the index's segments are merged only 16 at a time, which keeps indexing cheap (see
     /// <see cref="SearchIndexFile"/>); once no mail has come for a while they are merged further, a small
@@ -385,7 +388,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
     {
         try
         {
-            while (!_stopping && !_indexWake.Reader.TryPeek(out _))
+            while (!_stopping && !MailWaits)
                 if (!await _tables.MergeIndexStepAsync()) return true;
         }
         catch (Exception error)
@@ -409,7 +412,7 @@ public sealed class IngestWriter : IAsyncDisposable, IDisposable
             // The purged rows' segments first: FTS5 only marks deleted rows, and frees their pages when it merges the segments again.
             var more = true;
             do more = await _tables.MergeIndexStepAsync() || await _tables.GiveBackIndexSpaceStepAsync();
-            while (more && !_stopping && !_indexWake.Reader.TryPeek(out _));
+            while (more && !_stopping && !MailWaits);
             if (more) return; // the rest once this mail is indexed
         }
         catch (Exception error)

@@ -90,7 +90,7 @@ public static class SearchIndexFile
         {
             logger.LogWarning(error, "The search index {Path} cannot be read; making it anew (it is rebuilt from the stored text in the background).", path);
         }
-        foreach (var file in new[] { path, path + "-wal", path + "-shm", path + "-journal" })
+        foreach (var file in FilesOf(path))
             File.Delete(file);
         CreateTables(path);
     }
@@ -124,6 +124,9 @@ public static class SearchIndexFile
         command.ExecuteNonQuery();
         return null;
     }
+
+    /// <summary>The files an SQLite database at <paramref name="path"/> may have on disk: itself, its write-ahead log, its shared memory, its rollback journal.</summary>
+    internal static string[] FilesOf(string path) => [path, path + "-wal", path + "-shm", path + "-journal"];
 
     private static string OwnConnectionString(string path) => new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString();
 

@@ -59,10 +59,8 @@ public sealed class DatabaseSpace(IDbContextFactory<MailtestDbContext> dbFactory
         var main = db.Database.GetDbConnection().DataSource;
         if (main.Length == 0) // in memory
             return await ScalarAsync(db, "PRAGMA page_count", cancellationToken) * await ScalarAsync(db, "PRAGMA page_size", cancellationToken);
-        return FilesOf(main).Concat(FilesOf(SearchIndexFile.PathFor(main))).Sum(file => File.Exists(file) ? new FileInfo(file).Length : 0);
+        return SearchIndexFile.FilesOf(main).Concat(SearchIndexFile.FilesOf(SearchIndexFile.PathFor(main))).Sum(file => File.Exists(file) ? new FileInfo(file).Length : 0);
     }
-
-    private static string[] FilesOf(string database) => [database, database + "-wal", database + "-shm", database + "-journal"];
 
     /// <summary>Runs <paramref name="sql"/> to its end (incremental_vacuum frees pages step by step) and returns the first column of the first row.</summary>
     internal static async Task<long> ScalarAsync(MailtestDbContext db, string sql, CancellationToken cancellationToken)

@@ -1,6 +1,5 @@
 using Mailtest.Core.Data;
 using Microsoft.AspNetCore.Diagnostics;
-using Microsoft.AspNetCore.WebUtilities;
 
 namespace Mailtest.Web.Hosting;
 
@@ -22,13 +21,7 @@ internal sealed class DatabaseUnavailableProblems(IProblemDetailsService problem
             _ => (0, null),
         };
         if (detail is null) return false;
-        http.Response.StatusCode = status;
         if (status == StatusCodes.Status503ServiceUnavailable) http.Response.Headers.RetryAfter = RetryAfterSeconds.ToString(System.Globalization.CultureInfo.InvariantCulture);
-        return await problems.TryWriteAsync(new ProblemDetailsContext
-        {
-            HttpContext = http,
-            Exception = exception,
-            ProblemDetails = { Status = status, Title = ReasonPhrases.GetReasonPhrase(status), Detail = detail },
-        });
+        return await RefusalProblems.WriteAsync(problems, http, exception, status, title: null, detail);
     }
 }

@@ -13,13 +13,18 @@ internal sealed class RefusalProblems(IProblemDetailsService problems) : IExcept
     public async ValueTask<bool> TryHandleAsync(HttpContext http, Exception exception, CancellationToken cancellationToken)
     {
         if (exception is not RefusalException refusal) return false;
-        var status = (int)refusal.Status;
+        return await WriteAsync(problems, http, exception, (int)refusal.Status, refusal.Title, refusal.Message);
+    }
+
+    /// <summary>Answers <paramref name="http"/> with <paramref name="status"/> as problem details: the title (the status's reason phrase when none) and the sentence.</summary>
+    internal static async ValueTask<bool> WriteAsync(IProblemDetailsService problems, HttpContext http, Exception exception, int status, string? title, string detail)
+    {
         http.Response.StatusCode = status;
         return await problems.TryWriteAsync(new ProblemDetailsContext
         {
             HttpContext = http,
             Exception = exception,
-            ProblemDetails = { Status = status, Title = refusal.Title ?? ReasonPhrases.GetReasonPhrase(status), Detail = refusal.Message },
+            ProblemDetails = { Status = status, Title = title ?? ReasonPhrases.GetReasonPhrase(status), Detail = detail },
         });
     }
 }
