@@ -8,6 +8,7 @@ using Mailtest.Web.Webhooks;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using MimeKit;
+using Npgsql;
 
 namespace Mailtest.Tests.Webhooks;
 
@@ -210,11 +211,11 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
     public async Task Two_nodes_sharing_a_PostgreSQL_database_make_a_promised_attempt_once()
     {
         var connectionString = await ConnectionStringAsync(DatabaseProvider.Postgres);
+        var settings = Settings(DatabaseProvider.Postgres, connectionString, TimeSpan.FromMilliseconds(200));
         _receiver.Answer = (_, _) => Task.FromResult(503);
         Guid environmentId;
         Caller caller;
-        // The first node promises a retry 2 s later and stops: the two nodes that start next both read the promise.
-        await using (var first = await StartAsync(Settings(DatabaseProvider.Postgres, connectionString, TimeSpan.FromSeconds(2))))
+        await using (var first = await StartAsync(settings))
         {
             var world = await SandboxWorld.CreateAsync(first);
             environmentId = world.EnvironmentId;
@@ -224,29 +225,35 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
         }
         var failed = _receiver.All.Count;
         _receiver.Answer = (_, _) => Task.FromResult(200);
+        // The promise is due at once, so both nodes race to claim it. Until both have started, the test holds
+        // its row locked: neither can take it before the other has read it, and both claims meet in PostgreSQL.
+        await using var holder = new NpgsqlConnection(connectionString);
+        await holder.OpenAsync(TestContext.Current.CancellationToken);
+        await using var hold = await holder.BeginTransactionAsync(TestContext.Current.CancellationToken);
+        await using (var lockPromise = new NpgsqlCommand("""SELECT 1 FROM "WebhookDeliveries" WHERE "NextAttemptUtc" IS NOT NULL FOR UPDATE""", holder, hold))
+            Assert.Equal(1, await lockPromise.ExecuteScalarAsync(TestContext.Current.CancellationToken));
 
-        var settings = Settings(DatabaseProvider.Postgres, connectionString, TimeSpan.FromMilliseconds(200));
         CapturedLogs[] logs = [new(), new()];
         string[] directories = [_dataDirectory + "-a", _dataDirectory + "-b"];
         var nodes = await Task.WhenAll(logs.Select((l, i) => StartAsync(settings, l, directories[i])));
         try
         {
+            Assert.All(logs, l => Assert.Contains(l.Entries, e => e.Message.StartsWith("Webhooks: resuming 1 promised retries", StringComparison.Ordinal)));
+            await hold.RollbackAsync(TestContext.Current.CancellationToken);
+
             var delivered = await NextAfterAsync(failed);
             Assert.Equal("Order SO043 shipped", Subject(delivered));
-            var log = await LogUntilAsync(nodes[0], caller, environmentId, l => l.Any(d => d.Succeeded), "successful attempt logged");
-
-            // Each node that read the promise either made the attempt or found it taken by the other: wait for the other.
-            var resumed = logs.Count(l => l.Entries.Any(e => e.Message.StartsWith("Webhooks: resuming 1 promised retries", StringComparison.Ordinal)));
-            Assert.InRange(resumed, 1, 2);
+            // The other node finds the promise taken.
             var deadline = DateTime.UtcNow.AddSeconds(60);
-            while (logs.Sum(l => l.Entries.Count(e => e.Message.Contains("was taken by another node"))) < resumed - 1)
+            while (!logs.Any(l => l.Entries.Any(e => e.Message.Contains("was taken by another node"))))
             {
-                Assert.True(DateTime.UtcNow < deadline, "the second node never looked at the promise");
+                Assert.True(DateTime.UtcNow < deadline, "the second node never tried to claim the promise");
                 await Task.Delay(50, TestContext.Current.CancellationToken);
             }
+            var log = await LogUntilAsync(nodes[1], caller, environmentId, l => l.Any(d => d.Succeeded), "successful attempt logged");
 
+            Assert.Single(logs, l => l.Entries.Any(e => e.Message.Contains("was taken by another node")));
             Assert.Equal(failed + 1, _receiver.All.Count);
-            log = await LogAsync(nodes[1], caller, environmentId);
             Assert.Equal(Enumerable.Range(1, failed + 1).Reverse(), log.Select(d => d.Attempt));
             Assert.Single(log, d => d.Succeeded);
         }
