@@ -49,7 +49,8 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
                 break;
             case DatabaseProvider.Postgres:
                 var postgres = new DbContextOptionsBuilder<PostgresMailtestDbContext>()
-                    .UseNpgsql(WithoutJit(connectionString))
+                    .UseNpgsql(WithoutJit(connectionString), npgsql => npgsql.ExecutionStrategy(dependencies => new DeadConnectionQueryRetry(dependencies)))
+                    .AddInterceptors(DeadConnectionQueryRetry.ReadMarker)
                     .Options;
                 _create = () => new PostgresMailtestDbContext(postgres);
                 break;
