@@ -148,12 +148,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     [Fact]
     public async Task During_an_outage_the_API_answers_503_with_when_to_retry_and_works_again_after_it()
     {
-        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
-        var user = await tenancy.CreateUserAsync($"qa-{Guid.NewGuid():N}@example.test", "long enough password", isPlatformAdmin: false);
-        await tenancy.AddMemberAsync(_organizationId, user.Email, OrganizationRole.Owner);
-        var token = await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, "CI");
-        using var api = new HttpClient { BaseAddress = _host.WebAddress };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        using var api = await OwnersApiAsync();
         var messages = $"/api/v1/environments/{_environment.Id}/messages";
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(messages)).StatusCode);
         // Two connections of the application's pool open at once, then idle in it: both die with the server.
@@ -180,6 +175,40 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         // Not the other dead pooled connection: the first request after the restart gets a working one.
         using var after = await api.GetAsync(messages);
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+    }
+
+    [Theory]
+    [InlineData(false)] // the server killed
+    [InlineData(true)] // restarted by its operator: each connection is told it is ended
+    public async Task After_a_restart_nobody_saw_the_first_reads_work_though_the_pooled_connections_died_with_the_server(bool fast)
+    {
+        using var api = await OwnersApiAsync();
+        var messages = $"/api/v1/environments/{_environment.Id}/messages";
+        await _host.Services.GetRequiredService<MessageIngest>().IngestAsync(Request("Before the restart"));
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(messages)).StatusCode);
+        // Three connections of the application's pool open at once, then idle in it.
+        var contexts = _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>();
+        await using (var first = await contexts.CreateDbContextAsync())
+        await using (var second = await contexts.CreateDbContextAsync())
+        await using (var third = await contexts.CreateDbContextAsync())
+        {
+            await first.Database.OpenConnectionAsync();
+            await second.Database.OpenConnectionAsync();
+            await third.Database.OpenConnectionAsync();
+        }
+
+        // Restarted between two requests (an upgrade, a failover): nothing touched the pool meanwhile, so all three are dead in it.
+        await _postgres.StopServerAsync(fast);
+        await _postgres.StartServerAsync();
+
+        // Each read works at once, through the API and in Core, not one failure per dead connection.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var after = await api.GetAsync(messages);
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+        var store = _host.Services.GetRequiredService<IMessageStore>();
+        Assert.Equal(["Before the restart"], (await store.ListAsync(new MessageListQuery([_environment.Id]))).Items.Select(m => m.Subject));
     }
 
     [Fact]
@@ -218,6 +247,18 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.True(delivering.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Delivering webhooks failed again", StringComparison.Ordinal)) >= 19);
         Assert.StartsWith("Delivering webhooks works again (", Assert.Single(delivering, e => e.Level == LogLevel.Information).Message);
         Assert.DoesNotContain(delivering, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>An API client with the token of a new owner of the test's organization.</summary>
+    private async Task<HttpClient> OwnersApiAsync()
+    {
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var user = await tenancy.CreateUserAsync($"qa-{Guid.NewGuid():N}@example.test", "long enough password", isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(_organizationId, user.Email, OrganizationRole.Owner);
+        var token = await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, "CI");
+        var api = new HttpClient { BaseAddress = _host.WebAddress };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        return api;
     }
 
     /// <summary>Until the server has done what <paramref name="done"/> looks for (the test's own sync on the log; nothing else shows it).</summary>
