@@ -49,7 +49,8 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
                 break;
             case DatabaseProvider.Postgres:
                 var postgres = new DbContextOptionsBuilder<PostgresMailtestDbContext>()
-                    .UseNpgsql(WithoutJit(connectionString))
+                    .UseNpgsql(WithoutJit(connectionString), npgsql => npgsql.ExecutionStrategy(dependencies => new DeadConnectionQueryRetry(dependencies)))
+                    .AddInterceptors(DeadConnectionQueryRetry.ReadMarker)
                     .Options;
                 _create = () => new PostgresMailtestDbContext(postgres);
                 break;
@@ -74,16 +75,27 @@ public sealed class MailtestDbContextFactory : IDbContextFactory<MailtestDbConte
 }
 
 /// <summary>
-/// Every SQLite connection's setup, in one place: WAL (readers never wait for the writer), a busy
-/// timeout, foreign keys, and the search index file attached (<see cref="SearchIndexFile"/>).
+/// Every SQLite connection's setup, in one place: WAL (readers never wait for the writer) kept to a
+/// size, a busy timeout, foreign keys, and the search index file attached (<see cref="SearchIndexFile"/>).
 /// </summary>
 internal sealed class SqlitePragmas : DbConnectionInterceptor
 {
     public static readonly SqlitePragmas Instance = new();
 
     private const long IncrementalVacuum = 2;
+
+    /// <summary>
+    /// The most a write-ahead log keeps on disk once a checkpoint has emptied it: without a limit it keeps the
+    /// largest size it ever grew to (a burst, the index's rebuild, a reader holding old pages), which a purge
+    /// cannot give back. SQLite cuts it back at the first commit after such a checkpoint. Under steady mail a log
+    /// grows to 4-7 MB between checkpoints (1,000 pages, plus what readers hold back): 8 MB is above that, so
+    /// steady ingest goes on reusing its log, never cut back and regrown.
+    /// </summary>
+    internal const long WriteAheadLogLimitBytes = 8 * 1024 * 1024;
+
     // synchronous=FULL: a committed transaction survives power loss, so 250 is never a lie.
-    private const string EveryConnection = "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000;";
+    private static readonly string EveryConnection =
+        $"PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA foreign_keys=ON; PRAGMA busy_timeout=10000; PRAGMA journal_size_limit={WriteAheadLogLimitBytes};";
 
     public override void ConnectionOpened(DbConnection connection, ConnectionEndEventData eventData) => Apply(connection);
 
@@ -119,11 +131,18 @@ internal sealed class SqlitePragmas : DbConnectionInterceptor
         command.ExecuteNonQuery();
         if (searchIndex == SearchIndexAccess.None || connection.DataSource.Length == 0) return;
         command.CommandText = $"""SELECT count(*) FROM pragma_database_list WHERE name = '{SearchIndexFile.Schema}'""";
-        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) > 0) return;
-        var path = SearchIndexFile.PathFor(connection.DataSource);
-        command.CommandText = $"ATTACH DATABASE $path AS \"{SearchIndexFile.Schema}\"";
-        // Read-only needs a URI, which SQLite reads in ATTACH only on a connection opened by URI (WithUriDataSource).
-        command.Parameters.AddWithValue("$path", searchIndex == SearchIndexAccess.ReadOnly ? SearchIndexFile.Uri(path, readOnly: true) : path);
+        if (Convert.ToInt64(command.ExecuteScalar(), CultureInfo.InvariantCulture) == 0)
+        {
+            var path = SearchIndexFile.PathFor(connection.DataSource);
+            command.CommandText = $"ATTACH DATABASE $path AS \"{SearchIndexFile.Schema}\"";
+            // Read-only needs a URI, which SQLite reads in ATTACH only on a connection opened by URI (WithUriDataSource).
+            command.Parameters.AddWithValue("$path", searchIndex == SearchIndexAccess.ReadOnly ? SearchIndexFile.Uri(path, readOnly: true) : path);
+            command.ExecuteNonQuery();
+            command.Parameters.Clear();
+        }
+        if (searchIndex != SearchIndexAccess.ReadWrite) return;
+        // The limit is each attached file's own (unqualified, it is main's only), kept by the connection that writes it.
+        command.CommandText = $"""PRAGMA "{SearchIndexFile.Schema}".journal_size_limit={WriteAheadLogLimitBytes}""";
         command.ExecuteNonQuery();
     }
 

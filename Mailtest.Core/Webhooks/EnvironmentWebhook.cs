@@ -34,6 +34,12 @@ public sealed class WebhookDelivery
     /// <summary>What happened, in words: "200 OK", "timed out after 10 s; retrying in 20 s", "gave up after 8 attempts".</summary>
     public required string Outcome { get; set; }
     public int DurationMs { get; set; }
+    /// <summary>
+    /// Set exactly when this attempt promised a retry ("retrying in 20 s"): when it is due. The promise outlives the
+    /// process; a node takes it by moving it past the attempt (<see cref="WebhookDeliveryLog.ClaimAsync"/>), and
+    /// logging the next attempt clears it.
+    /// </summary>
+    public DateTime? NextAttemptUtc { get; set; }
 }
 
 internal sealed class EnvironmentWebhookConfiguration : IEntityTypeConfiguration<EnvironmentWebhook>

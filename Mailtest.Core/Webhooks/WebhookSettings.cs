@@ -17,14 +17,12 @@ public sealed record WebhookTarget(Guid EnvironmentId, Guid OrganizationId, stri
 
 /// <summary>
 /// An environment's webhook: the URL, the generated signing secret (shown once, sealed at rest), and
-/// the log of the last delivery attempts. Reading needs <c>project.mailtest.view</c>, changing needs
+/// the log of the last delivery attempts (written by <see cref="WebhookDeliveryLog"/>). Reading needs <c>project.mailtest.view</c>, changing needs
 /// <c>project.mailtest.manage</c>; every change is audited (never with the secret).
 /// </summary>
 public sealed class WebhookSettings(IDbContextFactory<MailtestDbContext> dbFactory, AccessRules access, AuditLog audit, SecretBox box, TimeProvider clock)
 {
     public const int MaxUrlLength = 2000;
-    /// <summary>The delivery log keeps this many attempts per environment.</summary>
-    public const int LogSize = 50;
     private const string SecretPrefix = "whsec_";
     private static readonly TimeSpan CacheFor = TimeSpan.FromSeconds(5);
 
@@ -36,7 +34,7 @@ public sealed class WebhookSettings(IDbContextFactory<MailtestDbContext> dbFacto
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         var webhook = await db.EnvironmentWebhooks.AsNoTracking().SingleOrDefaultAsync(w => w.EnvironmentId == environmentId, cancellationToken);
         var deliveries = await db.WebhookDeliveries.AsNoTracking().Where(d => d.EnvironmentId == environmentId)
-            .OrderByDescending(d => d.Id).Take(LogSize).ToListAsync(cancellationToken);
+            .OrderByDescending(d => d.Id).Take(WebhookDeliveryLog.LogSize).ToListAsync(cancellationToken);
         return new WebhookView(webhook?.Url, webhook?.SecretPrefix, webhook?.UpdatedUtc, deliveries);
     }
 
@@ -108,18 +106,6 @@ public sealed class WebhookSettings(IDbContextFactory<MailtestDbContext> dbFacto
         var target = await LoadTargetAsync(environmentId, cancellationToken);
         _targets[environmentId] = (target, clock.GetUtcNow());
         return target;
-    }
-
-    /// <summary>Adds an attempt to the log and keeps only the last <see cref="LogSize"/>.</summary>
-    public async Task RecordAsync(WebhookDelivery attempt, CancellationToken cancellationToken = default)
-    {
-        await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
-        db.WebhookDeliveries.Add(attempt);
-        await db.SaveChangesAsync(cancellationToken);
-        var oldestKept = await db.WebhookDeliveries.Where(d => d.EnvironmentId == attempt.EnvironmentId)
-            .OrderByDescending(d => d.Id).Skip(LogSize - 1).Select(d => (long?)d.Id).FirstOrDefaultAsync(cancellationToken);
-        if (oldestKept is { } keep)
-            await db.WebhookDeliveries.Where(d => d.EnvironmentId == attempt.EnvironmentId && d.Id < keep).ExecuteDeleteAsync(cancellationToken);
     }
 
     private async Task<WebhookTarget?> LoadTargetAsync(Guid environmentId, CancellationToken cancellationToken)

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Text.Json;
 using Mailtest.Tests.Infrastructure;
 using Microsoft.Playwright;
@@ -30,7 +31,7 @@ public sealed class ApiBrowserTests(ApiSite site, ChromiumBrowser chromium) : IC
         await page.Locator("#email").FillAsync(scene.OwnerEmail);
         await page.Locator("#password").FillAsync(ApiSite.OwnerPassword);
         await page.Locator("button[type=submit]").ClickAsync();
-        await page.WaitForURLAsync(url => !url.Contains("/signin"));
+        await page.UntilAtAsync(new Regex("^(?!.*/signin)"));
 
         var url = $"/api/v1/environments/{scene.StagingId}/events";
         await OpenAsync(page, url);

@@ -53,6 +53,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
             ["Mailtest:Webhooks:AllowPrivateAddresses"] = "true",
             ["Mailtest:Webhooks:Concurrency"] = "1",
             ["Mailtest:Webhooks:Timeout"] = "00:01:00", // its slow receiver answers once the database is stopped
+            ["Mailtest:Webhooks:FirstRetryAfter"] = "00:00:00.500", // how often a notification waiting for the database tries it
         }, configure: builder => builder.Logging.AddProvider(_logs).AddFilter<CapturedLogs>(null, LogLevel.Debug)); // what repeats, at Debug, too
         var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
         var organization = await tenancy.CreateOrganizationAsync("Acme", Plan.Pro);
@@ -147,12 +148,7 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
     [Fact]
     public async Task During_an_outage_the_API_answers_503_with_when_to_retry_and_works_again_after_it()
     {
-        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
-        var user = await tenancy.CreateUserAsync($"qa-{Guid.NewGuid():N}@example.test", "long enough password", isPlatformAdmin: false);
-        await tenancy.AddMemberAsync(_organizationId, user.Email, OrganizationRole.Owner);
-        var token = await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, "CI");
-        using var api = new HttpClient { BaseAddress = _host.WebAddress };
-        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        using var api = await OwnersApiAsync();
         var messages = $"/api/v1/environments/{_environment.Id}/messages";
         Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(messages)).StatusCode);
         // Two connections of the application's pool open at once, then idle in it: both die with the server.
@@ -181,8 +177,42 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         Assert.Equal(HttpStatusCode.OK, after.StatusCode);
     }
 
+    [Theory]
+    [InlineData(false)] // the server killed
+    [InlineData(true)] // restarted by its operator: each connection is told it is ended
+    public async Task After_a_restart_nobody_saw_the_first_reads_work_though_the_pooled_connections_died_with_the_server(bool fast)
+    {
+        using var api = await OwnersApiAsync();
+        var messages = $"/api/v1/environments/{_environment.Id}/messages";
+        await _host.Services.GetRequiredService<MessageIngest>().IngestAsync(Request("Before the restart"));
+        Assert.Equal(HttpStatusCode.OK, (await api.GetAsync(messages)).StatusCode);
+        // Three connections of the application's pool open at once, then idle in it.
+        var contexts = _host.Services.GetRequiredService<IDbContextFactory<MailtestDbContext>>();
+        await using (var first = await contexts.CreateDbContextAsync())
+        await using (var second = await contexts.CreateDbContextAsync())
+        await using (var third = await contexts.CreateDbContextAsync())
+        {
+            await first.Database.OpenConnectionAsync();
+            await second.Database.OpenConnectionAsync();
+            await third.Database.OpenConnectionAsync();
+        }
+
+        // Restarted between two requests (an upgrade, a failover): nothing touched the pool meanwhile, so all three are dead in it.
+        await _postgres.StopServerAsync(fast);
+        await _postgres.StartServerAsync();
+
+        // Each read works at once, through the API and in Core, not one failure per dead connection.
+        for (var attempt = 0; attempt < 3; attempt++)
+        {
+            using var after = await api.GetAsync(messages);
+            Assert.Equal(HttpStatusCode.OK, after.StatusCode);
+        }
+        var store = _host.Services.GetRequiredService<IMessageStore>();
+        Assert.Equal(["Before the restart"], (await store.ListAsync(new MessageListQuery([_environment.Id]))).Items.Select(m => m.Subject));
+    }
+
     [Fact]
-    public async Task Webhook_notifications_that_fail_during_an_outage_are_logged_when_it_starts_and_when_it_ends_not_one_by_one()
+    public async Task Webhook_notifications_that_fail_during_an_outage_are_delivered_after_it_and_logged_once()
     {
         await using var receiver = await WebhookListener.StartAsync();
         var receiverBusy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -198,20 +228,37 @@ public sealed class DatabaseOutageTests : IAsyncLifetime
         await receiver.NextAsync(); // the first notification is at the receiver; the other 19 wait in the queue
 
         await _postgres.StopServerAsync();
-        receiverBusy.SetResult(); // its attempt cannot be logged, and the queued ones cannot be read: 20 failures
+        receiverBusy.SetResult(); // its attempt cannot be logged, and the queued ones cannot be read: 20 failures, the 19 wait for the database
         var dispatcher = typeof(WebhookDispatcher).FullName;
-        await UntilAsync(() => _logs.Entries.Count(e => e.Category == dispatcher && e.Error is not null) == 20, "20 failures logged, at any level");
+        await UntilAsync(() => _logs.Entries.Count(e => e.Category == dispatcher && e.Error is not null) >= 20, "20 failures logged, at any level");
         await _postgres.StartServerAsync();
         await ingest.IngestAsync(Request("After the outage"));
 
-        // The team's receiver hears of mail again; the operator's log has one warning, the repeats at Debug, and one line at the end.
-        Assert.Contains("After the outage", System.Text.Encoding.UTF8.GetString((await receiver.NextAsync()).Body));
+        // The team's receiver hears of every message: the 19 that waited for the database, and the new one.
+        var subjects = new List<string>();
+        for (var i = 0; i < 20; i++)
+            subjects.Add(JsonDocument.Parse((await receiver.NextAsync(TimeSpan.FromSeconds(60))).Body).RootElement.GetProperty("message").GetProperty("subject").GetString()!);
+        var expected = Enumerable.Range(1, 19).Select(i => $"Before the outage {i}").Append("After the outage");
+        Assert.Equal(expected.Order(StringComparer.Ordinal), subjects.Order(StringComparer.Ordinal));
+        // The operator's log: one warning, the repeats at Debug, and one line at the end.
         await UntilAsync(() => _logs.Entries.Any(e => e.Category == dispatcher && e.Level == LogLevel.Information), "the dispatcher saying deliveries work again");
         var delivering = _logs.Entries.Where(e => e.Category == dispatcher).ToList();
-        Assert.StartsWith("Delivering webhooks failed: the notification for message ", Assert.Single(delivering, e => e.Level == LogLevel.Warning).Message);
-        Assert.Equal(19, delivering.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Delivering webhooks failed again", StringComparison.Ordinal)));
-        Assert.Equal("Delivering webhooks works again (20 failures in all)", Assert.Single(delivering, e => e.Level == LogLevel.Information).Message);
+        Assert.StartsWith("Delivering webhooks failed: attempt 1 of the notification for message ", Assert.Single(delivering, e => e.Level == LogLevel.Warning).Message);
+        Assert.True(delivering.Count(e => e.Level == LogLevel.Debug && e.Message.StartsWith("Delivering webhooks failed again", StringComparison.Ordinal)) >= 19);
+        Assert.StartsWith("Delivering webhooks works again (", Assert.Single(delivering, e => e.Level == LogLevel.Information).Message);
         Assert.DoesNotContain(delivering, e => e.Level >= LogLevel.Error);
+    }
+
+    /// <summary>An API client with the token of a new owner of the test's organization.</summary>
+    private async Task<HttpClient> OwnersApiAsync()
+    {
+        var tenancy = _host.Services.GetRequiredService<TenancyAdministration>();
+        var user = await tenancy.CreateUserAsync($"qa-{Guid.NewGuid():N}@example.test", "long enough password", isPlatformAdmin: false);
+        await tenancy.AddMemberAsync(_organizationId, user.Email, OrganizationRole.Owner);
+        var token = await _host.Services.GetRequiredService<ApiTokens>().CreateAsync(user.Id, "CI");
+        var api = new HttpClient { BaseAddress = _host.WebAddress };
+        api.DefaultRequestHeaders.Authorization = new AuthenticationHeaderValue("Bearer", token.Token);
+        return api;
     }
 
     /// <summary>Until the server has done what <paramref name="done"/> looks for (the test's own sync on the log; nothing else shows it).</summary>

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Tenancy;
 using Mailtest.Tests.Infrastructure;
@@ -37,7 +38,7 @@ public sealed class EnvironmentSettingsBrowserTests(ChromiumBrowser chromium)
         await page.FillAsync("#email", AdminEmail);
         await page.FillAsync("#password", AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**/environments");
+        await page.UntilAtAsync(new Regex("/environments$"));
         await page.GotoAsync(new Uri(host.WebAddress, $"/environments/{environment.Id}?tab=mailtest").ToString());
         await page.Locator("#blazor-interactive").WaitForAsync(new() { State = WaitForSelectorState.Attached });
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Diagnostics;
 using System.Net;
 using Mailtest.Web.Hosting;
@@ -49,7 +50,7 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         await page.FillAsync("#email", AdminEmail);
         await page.FillAsync("#password", AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**/environments");
+        await page.UntilAtAsync(new Regex("/environments$"));
         await WaitInteractiveAsync(page);
 
         // Production says why it cannot be enabled, and the button stays disabled.
@@ -65,7 +66,7 @@ public sealed class LifecycleBrowserTests(ChromiumBrowser chromium)
         await page.Keyboard.PressAsync("Tab");
         await Expect(page.Locator("[data-testid=new-env-create]")).ToBeEnabledAsync(); // the name has reached the server
         await page.ClickAsync("[data-testid=new-env-create]");
-        await page.WaitForURLAsync("**/environments/*");
+        await page.UntilAtAsync(new Regex("/environments/[0-9a-f-]{36}$"));
         await WaitInteractiveAsync(page);
         await Expect(page.Locator("h4")).ToContainTextAsync("staging-eu");
 

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.IO.Compression;
 using MailKit.Net.Smtp;
 using MailKit.Security;
@@ -44,7 +45,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await page.FillAsync("#email", AdminEmail);
         await page.FillAsync("#password", AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync("**/environments");
+        await page.UntilAtAsync(new Regex("/environments$"));
         await WaitInteractiveAsync(page);
 
         var banner = page.Locator("[data-testid=plan-grace-banner]");
@@ -53,7 +54,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await Expect(page.Locator("[data-testid=grace-change-plan]")).ToBeVisibleAsync(); // the set-up administrator is a platform administrator
 
         await page.ClickAsync("[data-testid=grace-download]");
-        await page.WaitForURLAsync("**/exports?organization=*");
+        await page.UntilAtAsync(new Regex(@"/exports\?organization="));
         await WaitInteractiveAsync(page);
         await page.ClickAsync("[data-testid=export-start]");
         var link = page.Locator("[data-testid=export-download]");
@@ -89,7 +90,7 @@ public sealed class RetentionBrowserTests(ChromiumBrowser chromium)
         await page.FillAsync("#email", AdminEmail);
         await page.FillAsync("#password", AdminPassword);
         await page.ClickAsync("button[type=submit]");
-        await page.WaitForURLAsync($"**/environments/{environment.Id}*");
+        await page.UntilAtAsync(new Regex($"/environments/{environment.Id}"));
         await WaitInteractiveAsync(page);
         await page.Locator(".mud-tab", new() { HasText = "Mailtest" }).ClickAsync();
         await Expect(page.Locator("[data-testid=plan-usage]")).ToContainTextAsync("12 of 10,000 messages");

@@ -15,10 +15,13 @@ public sealed class MailtestTestHost : IAsyncDisposable
 {
     private readonly WebApplication _app;
 
-    private MailtestTestHost(WebApplication app, string dataDirectory)
+    private readonly bool _ownsDataDirectory;
+
+    private MailtestTestHost(WebApplication app, string dataDirectory, bool ownsDataDirectory)
     {
         _app = app;
         DataDirectory = dataDirectory;
+        _ownsDataDirectory = ownsDataDirectory;
     }
 
     public IServiceProvider Services => _app.Services;
@@ -27,9 +30,12 @@ public sealed class MailtestTestHost : IAsyncDisposable
 
     /// <param name="settings">Configuration on top of the defaults, e.g. <c>["Mailtest:Data:Provider"] = "Postgres"</c>.</param>
     /// <param name="configure">Changes to the host before it is built (a decorated service, say).</param>
-    public static async Task<MailtestTestHost> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null)
+    /// <param name="dataDirectory">An existing data directory to start on (a restart), which the caller deletes; by default a new one, deleted on dispose.</param>
+    public static async Task<MailtestTestHost> StartAsync(IDictionary<string, string?>? settings = null, Action<WebApplicationBuilder>? configure = null,
+        string? dataDirectory = null)
     {
-        var dataDirectory = Path.Combine(Path.GetTempPath(), $"mailtest-test-{Guid.NewGuid():N}");
+        var ownsDataDirectory = dataDirectory is null;
+        dataDirectory ??= Path.Combine(Path.GetTempPath(), $"mailtest-test-{Guid.NewGuid():N}");
         Directory.CreateDirectory(dataDirectory);
         var builder = MailtestHost.CreateBuilder([]);
         var defaults = new Dictionary<string, string?>
@@ -50,7 +56,7 @@ public sealed class MailtestTestHost : IAsyncDisposable
         var app = MailtestHost.Build(builder);
         await app.Services.MigrateDatabaseAsync();
         await app.StartAsync();
-        return new MailtestTestHost(app, dataDirectory);
+        return new MailtestTestHost(app, dataDirectory, ownsDataDirectory);
     }
 
     public async ValueTask DisposeAsync()
@@ -58,6 +64,7 @@ public sealed class MailtestTestHost : IAsyncDisposable
         await _app.StopAsync();
         await _app.DisposeAsync();
         Microsoft.Data.Sqlite.SqliteConnection.ClearAllPools();
+        if (!_ownsDataDirectory) return;
         try { Directory.Delete(DataDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 }

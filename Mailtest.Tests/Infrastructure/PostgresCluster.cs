@@ -52,9 +52,12 @@ public sealed class PostgresCluster : IAsyncDisposable
     public Task StartServerAsync() =>
         RunAsync(Bin("pg_ctl"), ["-D", DataDirectory, "-o", _serverOptions, "-l", Path.Combine(_directory, "server.log"), "-w", "-t", "60", "start"], _asPostgres);
 
-    /// <summary>Stops the server at once, as a crash or an outage would (open connections are cut).</summary>
-    public Task StopServerAsync() =>
-        RunAsync(Bin("pg_ctl"), ["-D", DataDirectory, "-m", "immediate", "-w", "stop"], _asPostgres);
+    /// <summary>
+    /// Stops the server at once, as a crash or an outage would (open connections are cut); or, <paramref name="fast"/>,
+    /// as a restart by the operator does (pg_ctl's and systemd's default: each open connection is told it is ended).
+    /// </summary>
+    public Task StopServerAsync(bool fast = false) =>
+        RunAsync(Bin("pg_ctl"), ["-D", DataDirectory, "-m", fast ? "fast" : "immediate", "-w", "stop"], _asPostgres);
 
     public async ValueTask DisposeAsync()
     {

@@ -1,3 +1,4 @@
+using Mailtest.Core.Data;
 using Mailtest.Core.Messages;
 using Mailtest.Core.Retention;
 using Mailtest.Tests.Data;
@@ -27,4 +28,47 @@ public sealed class DatabaseSpaceTests(SqliteCore fixture) : IClassFixture<Sqlit
         Assert.Contains(files, f => f.EndsWith("mailtest.db-wal", StringComparison.Ordinal));
         Assert.Equal(files.Sum(f => new FileInfo(f).Length), size);
     }
+
+    [Fact]
+    public async Task After_a_burst_and_a_checkpoint_each_write_ahead_log_is_back_within_its_limit()
+    {
+        var core = fixture.Core;
+        var environment = await core.CreateEnvironmentAsync();
+        var ingest = core.Get<IngestWriter>();
+        var cancellation = TestContext.Current.CancellationToken;
+        var mainLog = SearchIndexFiles.MainPath(core.DataDirectory) + "-wal";
+        var indexLog = SearchIndexFiles.IndexPath(core.DataDirectory) + "-wal";
+        const long limit = SqlitePragmas.WriteAheadLogLimitBytes;
+        var random = new Random(11);
+
+        // A burst while a reader holds a snapshot of both files (a long export, say): no checkpoint can empty
+        // either log meanwhile, so each grows past the limit.
+        await using (var reader = await SearchIndexFiles.OpenAsync(core.DataDirectory))
+        {
+            await using var snapshot = reader.BeginTransaction(deferred: true);
+            await SearchIndexFiles.ExecuteAsync(reader, """SELECT (SELECT count(*) FROM "Messages") + (SELECT "IndexedThroughId" FROM "search"."SearchIndexProgress")""");
+            for (var round = 0; round < 40 && (Length(mainLog) <= limit || Length(indexLog) <= limit); round++)
+            {
+                for (var i = 0; i < 10; i++) // incompressible bodies of ~100 kB, each ~100 kB of index words too
+                {
+                    var noise = new byte[75_000];
+                    random.NextBytes(noise);
+                    await core.IngestAsync(environment, SampleMail.Plain($"Burst {round}.{i}", Convert.ToBase64String(noise)));
+                }
+                await ingest.WaitUntilIndexCurrentAsync(cancellation);
+            }
+            Assert.True(Length(mainLog) > limit, $"mailtest.db-wal grew to {Length(mainLog)} bytes only");
+            Assert.True(Length(indexLog) > limit, $"mailtest.search.db-wal grew to {Length(indexLog)} bytes only");
+        }
+
+        // The snapshot is gone: a purge's checkpoints empty both logs, and the next mail's commits start them over.
+        await core.Get<DatabaseSpace>().ReclaimAsync(cancellation);
+        await core.IngestAsync(environment, SampleMail.Plain("After the burst"));
+        await ingest.WaitUntilIndexCurrentAsync(cancellation);
+
+        Assert.True(Length(mainLog) <= limit, $"mailtest.db-wal kept {Length(mainLog)} bytes");
+        Assert.True(Length(indexLog) <= limit, $"mailtest.search.db-wal kept {Length(indexLog)} bytes");
+    }
+
+    private static long Length(string file) => new FileInfo(file).Length;
 }

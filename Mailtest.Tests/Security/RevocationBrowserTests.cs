@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using System.Net;
 using Mailtest.Core.Capture;
 using Mailtest.Core.Data;
@@ -106,7 +107,7 @@ public sealed class RevocationBrowserTests(InboxSite site, ChromiumBrowser chrom
 
         await Get<TenancyDirectory>().RemoveMemberAsync(owner, site.Acme.Id, member.Id);
 
-        await page.WaitForURLAsync("**/signin?**", new() { Timeout = Wait });
+        await page.UntilAtAsync(new Regex(@"/signin\?"), TimeSpan.FromMilliseconds(Wait));
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(previewLink)).StatusCode);
     }
@@ -123,7 +124,7 @@ public sealed class RevocationBrowserTests(InboxSite site, ChromiumBrowser chrom
 
         await Get<AccountSessions>().SetDeactivatedAsync(new Caller(admin.Id, admin.Email, true), member.Id, deactivated: true);
 
-        await page.WaitForURLAsync("**/signin?**", new() { Timeout = Wait });
+        await page.UntilAtAsync(new Regex(@"/signin\?"), TimeSpan.FromMilliseconds(Wait));
         using var http = new HttpClient();
         Assert.Equal(HttpStatusCode.NotFound, (await http.GetAsync(previewLink)).StatusCode);
     }

@@ -14,6 +14,7 @@ public static class WebhookRegistration
             .Validate(o => Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out _), "Mailtest:Webhooks:PublicUrl must be an absolute URL.")
             .ValidateOnStart();
         builder.Services.AddSingleton<WebhookSettings>();
+        builder.Services.AddSingleton<WebhookDeliveryLog>();
         builder.Services.AddSingleton<WebhookSender>();
         builder.Services.AddSingleton<WebhookDispatcher>();
         builder.Services.AddHostedService(sp => sp.GetRequiredService<WebhookDispatcher>());

@@ -676,6 +676,9 @@ namespace Mailtest.Core.Data.Migrations.Sqlite
                     b.Property<Guid?>("MessageId")
                         .HasColumnType("TEXT");
 
+                    b.Property<DateTime?>("NextAttemptUtc")
+                        .HasColumnType("TEXT");
+
                     b.Property<string>("Outcome")
                         .IsRequired()
                         .HasMaxLength(300)
