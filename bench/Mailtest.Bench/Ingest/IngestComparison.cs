@@ -57,7 +57,7 @@ public static class IngestComparison
                         var result = await IngestBenchmark.RunAsync(target, messages, connections, options.Duration);
                         var writer = counters is null ? null : await counters.ReadAsync();
                         runs.Add(new Run(target.Name, result, writer));
-                        Console.Error.WriteLine($"[{body} {connections}c round {round + 1}] {target.Name}: {result.PerSecond:F0} msg/s, {result.CpuMsPerMessage:F3} CPU ms/msg");
+                        Console.Error.WriteLine($"[{body} {connections}c round {round + 1}] {target.Name}: {result.PerSecond:F0} msg/s, {result.CpuMsPerMessage:F3} CPU ms/msg (client {result.ClientCpuMsPerMessage:F3})");
                     }
                 }
                 Print(output, body, averageBytes, connections, servers.Targets, runs);
@@ -73,14 +73,14 @@ public static class IngestComparison
         output.WriteLine();
         output.WriteLine($"## {body} body (~{averageBytes / 1024:F1} KB), {connections} connection{(connections == 1 ? "" : "s")}");
         output.WriteLine();
-        output.WriteLine("| server | msg/s (median) | each round | p50 ms | p99 ms | server CPU ms/msg | × MailDev | × sink |");
-        output.WriteLine("|---|---:|---|---:|---:|---:|---:|---:|");
+        output.WriteLine("| server | msg/s (median) | each round | p50 ms | p99 ms | server CPU ms/msg | client CPU ms/msg | × MailDev | × sink |");
+        output.WriteLine("|---|---:|---|---:|---:|---:|---:|---:|---:|");
         foreach (var target in targets)
         {
             var rate = MedianOf(target.Name, r => r.Result.PerSecond);
             var rounds = string.Join(", ", runs.Where(r => r.Server == target.Name).Select(r => r.Result.PerSecond.ToString("F0", CultureInfo.InvariantCulture)));
             output.WriteLine($"| {target.Name} | {rate:F0} | {rounds} | {MedianOf(target.Name, r => r.Result.P50Ms):F2} | {MedianOf(target.Name, r => r.Result.P99Ms):F2} | " +
-                             $"{MedianOf(target.Name, r => r.Result.CpuMsPerMessage):F3} | {rate / mailDev:F2} | {rate / sink:F2} |");
+                             $"{MedianOf(target.Name, r => r.Result.CpuMsPerMessage):F3} | {MedianOf(target.Name, r => r.Result.ClientCpuMsPerMessage):F3} | {rate / mailDev:F2} | {rate / sink:F2} |");
         }
         foreach (var mailtest in new[] { "Mailtest", BaselineName })
         {

@@ -10,7 +10,9 @@ namespace Mailtest.Bench.Ingest;
 /// <summary>
 /// The ceiling for SMTP ingest: a bare server that speaks just enough SMTP for MailKit over STARTTLS
 /// + AUTH (PLAIN or LOGIN, any credentials), reads DATA to the final dot and stores nothing. Replies to
-/// pipelined commands go out in one write. Run as its own process (<c>Mailtest.Bench sink --port N</c>)
+/// pipelined commands go out in one write. It advertises SIZE as Mailtest does: MailKit then formats each
+/// message once more to learn its size, client work that talking to Mailtest costs too (without it the
+/// ceiling ran ~20 % faster on the client's saved CPU, not on anything a server does). Run as its own process (<c>Mailtest.Bench sink --port N</c>)
 /// so its CPU is measured apart from the client's.
 /// </summary>
 public static class SmtpSink
@@ -111,7 +113,7 @@ public static class SmtpSink
             {
                 case "EHLO":
                     Reply(_stream is SslStream
-                        ? "250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN"
+                        ? "250-sink\r\n250-PIPELINING\r\n250-SIZE 52428800\r\n250-8BITMIME\r\n250 AUTH PLAIN LOGIN"
                         : "250-sink\r\n250-PIPELINING\r\n250-8BITMIME\r\n250 STARTTLS");
                     return true;
                 case "STAR":
