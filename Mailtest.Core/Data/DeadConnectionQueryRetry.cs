@@ -77,7 +77,7 @@ internal sealed class DeadConnectionQueryRetry(ExecutionStrategyDependencies dep
 
         /// <summary>
         /// A read failed on a connection it had been given: the connection was cut (the socket), or the server said it
-        /// was going away (a smart or fast shutdown tells each connection; an immediate one may, or just closes it).
+        /// was going away (a fast shutdown tells each connection; an immediate one may, or just closes it).
         /// Not a failure to connect (the server is down: a second attempt would only wait as long again).
         /// </summary>
         public bool DiedWithServer(Exception error) =>
