@@ -71,6 +71,8 @@ public sealed class InboxPreviewBrowserTests(InboxSite site, ChromiumBrowser chr
         await Assertions.Expect(page.Locator("#inbox-html-frame")).ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("remote=blocked"));
         await Assertions.Expect(frame.Locator("img[alt=banner]")).Not.ToHaveAttributeAsync("src", new System.Text.RegularExpressions.Regex("."));
         await page.Locator("#inbox-width-phone").ClickAsync();
+        // The new width comes back from the server (a Blazor round trip after the click): wait for it, then measure it.
+        await Assertions.Expect(page.Locator("#inbox-html-frame")).ToHaveClassAsync(new System.Text.RegularExpressions.Regex(@"\binbox-html__frame--phone\b"));
         Assert.Equal(375, await page.Locator("#inbox-html-frame").EvaluateAsync<int>("f => f.getBoundingClientRect().width"));
         await ScreenshotAsync(page, "html-phone");
         await page.Locator("#inbox-width-full").ClickAsync();
