@@ -261,6 +261,8 @@ public sealed class InboxBrowserTests(InboxSite site, ChromiumBrowser chromium) 
         // No pause between keys: each input event reaches the server while it re-renders after the one before.
         await page.Keyboard.TypeAsync(typed);
 
+        // The box first: had it been garbled, the search below would find nothing, and this says why.
+        await Assertions.Expect(box).ToHaveValueAsync(typed);
         await ExpectSubjectsAsync(page, $"Typed {typed}");
         Assert.Equal(typed, await box.InputValueAsync());
     }
