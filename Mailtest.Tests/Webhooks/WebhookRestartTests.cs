@@ -99,6 +99,18 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
         }
     }
 
+    /// <summary>A host whose receiver answers 503 captures one mail, logs the retry it promises, and stops.</summary>
+    private async Task<(Guid EnvironmentId, Caller Caller)> PromiseRetryAndStopAsync(Dictionary<string, string?> settings, string subject)
+    {
+        _receiver.Answer = (_, _) => Task.FromResult(503);
+        await using var host = await StartAsync(settings);
+        var world = await SandboxWorld.CreateAsync(host);
+        var caller = await SubscribeAsync(host, world);
+        await world.SendAsync(Mail(subject));
+        await LogUntilAsync(host, caller, world.EnvironmentId, log => log.Any(d => d.Outcome.Contains("retrying in")), "retry promised");
+        return (world.EnvironmentId, caller);
+    }
+
     private static string Subject(ReceivedWebhook received) =>
         JsonDocument.Parse(received.Body).RootElement.GetProperty("message").GetProperty("subject").GetString()!;
 
@@ -108,17 +120,7 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
     public async Task A_retry_promised_before_a_restart_is_delivered_after_it_with_the_same_delivery_id(DatabaseProvider provider)
     {
         var settings = Settings(provider, await ConnectionStringAsync(provider), TimeSpan.FromMilliseconds(200));
-        _receiver.Answer = (_, _) => Task.FromResult(503);
-        Guid environmentId;
-        Caller caller;
-        await using (var before = await StartAsync(settings))
-        {
-            var world = await SandboxWorld.CreateAsync(before);
-            environmentId = world.EnvironmentId;
-            caller = await SubscribeAsync(before, world);
-            await world.SendAsync(Mail("Order SO042 shipped"));
-            await LogUntilAsync(before, caller, environmentId, log => log.Any(d => d.Outcome.Contains("retrying in")), "retry promised");
-        }
+        var (environmentId, caller) = await PromiseRetryAndStopAsync(settings, "Order SO042 shipped");
         var failed = _receiver.All.ToList(); // every attempt of the first run has been answered (a stop lets an attempt finish)
         _receiver.Answer = (_, _) => Task.FromResult(200);
 
@@ -212,17 +214,7 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
     {
         var connectionString = await ConnectionStringAsync(DatabaseProvider.Postgres);
         var settings = Settings(DatabaseProvider.Postgres, connectionString, TimeSpan.FromMilliseconds(200));
-        _receiver.Answer = (_, _) => Task.FromResult(503);
-        Guid environmentId;
-        Caller caller;
-        await using (var first = await StartAsync(settings))
-        {
-            var world = await SandboxWorld.CreateAsync(first);
-            environmentId = world.EnvironmentId;
-            caller = await SubscribeAsync(first, world);
-            await world.SendAsync(Mail("Order SO043 shipped"));
-            await LogUntilAsync(first, caller, environmentId, log => log.Any(d => d.Outcome.Contains("retrying in")), "retry promised");
-        }
+        var (environmentId, caller) = await PromiseRetryAndStopAsync(settings, "Order SO043 shipped");
         var failed = _receiver.All.Count;
         _receiver.Answer = (_, _) => Task.FromResult(200);
         // The promise is due at once, so both nodes race to claim it. Until both have started, the test holds
