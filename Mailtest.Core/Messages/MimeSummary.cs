@@ -29,7 +29,9 @@ public sealed record MimeSummary(
             // A message held in memory is parsed without awaiting (there is nothing to wait for) and its parts
             // copied (they are small; copying measured cheaper than MimeKit's bounded views). From a file,
             // persistent: part contents stay references into the file instead of copies in memory.
-            var message = spooled.FilePath is null
+            // Disposed once read: MimeKit's messages, entities and contents have finalizers, so an undisposed parse
+            // outlives the next collection and is copied into an older generation, for every message captured.
+            using var message = spooled.FilePath is null
                 ? ParseInMemory(stream, cancellationToken)
                 : await MimeMessage.LoadAsync(ParserOptions.Default, stream, persistent: true, cancellationToken);
             return FromMessage(message, cancellationToken);
