@@ -76,7 +76,7 @@ public sealed class NotificationMailer : IAsyncDisposable
 
     private async Task SendAsync(NotificationMail mail, CancellationToken cancellationToken)
     {
-        var message = new MimeMessage();
+        using var message = new MimeMessage();
         message.From.Add(MailboxAddress.Parse(_options.From));
         message.To.Add(MailboxAddress.Parse(mail.To));
         message.Subject = mail.Subject;

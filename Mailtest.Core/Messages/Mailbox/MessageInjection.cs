@@ -37,6 +37,7 @@ public sealed class MessageInjection(
             MimeMessage message;
             try { message = await MimeMessage.LoadAsync(path, cancellationToken); }
             catch (FormatException) { throw new TenancyException("The body is not an RFC 5322 message (.eml)."); }
+            using var _ = message; // MimeKit's messages have finalizers (see MimeSummary.ReadAsync)
             var sender = (message.Sender ?? message.From.Mailboxes.FirstOrDefault())?.Address ?? "";
             var recipients = message.To.Mailboxes.Concat(message.Cc.Mailboxes).Concat(message.Bcc.Mailboxes).Select(m => m.Address).Distinct().ToList();
             if (recipients.Count == 0)
@@ -50,7 +51,7 @@ public sealed class MessageInjection(
     public async Task<Guid> InjectAsync(Caller caller, Guid environmentId, ComposedMessage composed, CancellationToken cancellationToken = default)
     {
         var (organizationId, limits) = await RequireAsync(caller, environmentId, cancellationToken);
-        var message = Compose(composed);
+        using var message = Compose(composed);
         var recipients = composed.To.Concat(composed.Cc ?? []).Concat(composed.Bcc ?? []).Select(a => a.Email).Distinct().ToList();
         using var buffer = new MemoryStream();
         await message.WriteToAsync(buffer, cancellationToken);
