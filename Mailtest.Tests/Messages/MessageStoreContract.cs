@@ -90,6 +90,38 @@ public abstract class MessageStoreContract(CoreServices core)
         Assert.Equal(earlier, await ReadRawAsync(earlierId, environment.Id));
     }
 
+    [Fact]
+    public async Task Messages_sealed_in_chunks_of_Brotli_before_Zstandard_still_open()
+    {
+        var environment = await core.CreateEnvironmentAsync();
+        var box = core.Get<Mailtest.Core.Security.ChunkedSecretBox>();
+        // The two ways Brotli was written: a small message in one call (window 2^18), a large one as a stream (2^22).
+        var small = Encoding.UTF8.GetBytes(SampleMail.Plain("Sealed with Brotli in memory", "Invoice INV/2026/00042 " + new string('x', 2_000)));
+        var large = Encoding.ASCII.GetBytes(SampleMail.Plain("Sealed with Brotli as a stream", Convert.ToBase64String(RandomNumberGenerator.GetBytes(300_000), Base64FormattingOptions.InsertLineBreaks)));
+        foreach (var (eml, compress) in new (byte[], Func<byte[], byte[]>)[]
+        {
+            (small, bytes =>
+            {
+                var output = new byte[BrotliEncoder.GetMaxCompressedLength(bytes.Length)];
+                Assert.True(BrotliEncoder.TryCompress(bytes, output, out var length, quality: 1, window: 18));
+                return output[..length];
+            }),
+            (large, bytes =>
+            {
+                using var output = new MemoryStream();
+                using (var brotli = new BrotliStream(output, CompressionLevel.Fastest, leaveOpen: true)) brotli.Write(bytes);
+                return output.ToArray();
+            }),
+        })
+        {
+            var id = await core.IngestAsync(environment, eml, "a@example.com", ["b@example.com"]);
+            var brotliSealed = box.Seal(compress(eml), id.ToByteArray());
+            await using (var db = Db())
+                await db.MessageContents.Where(c => c.MessageId == id).ExecuteUpdateAsync(s => s.SetProperty(c => c.Sealed, brotliSealed));
+            Assert.Equal(eml, await ReadRawAsync(id, environment.Id));
+        }
+    }
+
     private async Task<byte[]> ReadRawAsync(Guid id, Guid environmentId)
     {
         await using var raw = await Store.OpenRawAsync(id, [environmentId]);
@@ -427,17 +459,23 @@ public abstract class MessageStoreContract(CoreServices core)
         return ids;
     }
 
-    private static bool DecompressesTo(byte[] data, byte[] expected)
+    /// <summary>Whether <paramref name="data"/>, or the same without its first (version) byte, decompresses to <paramref name="expected"/>
+    /// as Zstandard (what is stored now) or Brotli (what was).</summary>
+    private static bool DecompressesTo(byte[] data, byte[] expected) =>
+        new[] { data, data[1..] }.Any(candidate =>
+            Decompresses(() => new ZstdSharp.DecompressionStream(new MemoryStream(candidate)), expected)
+            || Decompresses(() => new BrotliStream(new MemoryStream(candidate), CompressionMode.Decompress), expected));
+
+    private static bool Decompresses(Func<Stream> open, byte[] expected)
     {
         try
         {
-            using var brotli = new BrotliStream(new MemoryStream(data), CompressionMode.Decompress);
+            using var decompressed = open();
             using var output = new MemoryStream();
-            brotli.CopyTo(output);
+            decompressed.CopyTo(output);
             return output.ToArray().AsSpan().SequenceEqual(expected);
         }
-        catch (InvalidDataException) { return false; }
-        catch (InvalidOperationException) { return false; }
+        catch (Exception notCompressed) when (notCompressed is InvalidDataException or InvalidOperationException or ZstdSharp.ZstdException or IOException) { return false; }
     }
 }
 
