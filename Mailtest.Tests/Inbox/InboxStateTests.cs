@@ -56,9 +56,9 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         public void Dispose() => State.Dispose();
     }
 
-    private async Task<Tab> OpenAsync(Caller caller, bool live = true)
+    private async Task<Tab> OpenAsync(Caller caller, bool live = true, IMessageStore? store = null)
     {
-        var reader = new InboxReader(new CurrentCaller(new SignedInAs(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), _core.Get<IMessageStore>(), _core.Get<MessagePreviews>(), new PreviewLinkSigner(new byte[32], _time));
+        var reader = new InboxReader(new CurrentCaller(new SignedInAs(caller)), _core.Get<AccessRules>(), _core.Get<CurrentAccess>(), store ?? _core.Get<IMessageStore>(), _core.Get<MessagePreviews>(), new PreviewLinkSigner(new byte[32], _time));
         Assert.True(await reader.LoadCallerAsync());
         var state = new InboxState(reader, _core.Get<MessageEvents>(), _time);
         var tab = new Tab(state);
@@ -214,6 +214,68 @@ public sealed class InboxStateTests(SqliteCore fixture) : IClassFixture<SqliteCo
         Assert.Equal($"newer {token}", tab.State.ShownSearch);
         Assert.Equal([newer], tab.State.Items.Select(i => i.Id));
         Assert.DoesNotContain(older, tab.State.Items.Select(i => i.Id));
+    }
+
+    [Fact]
+    public async Task Mail_that_becomes_searchable_while_a_search_runs_is_in_its_results()
+    {
+        var (owner, staging, _) = await WorldAsync();
+        var token = Guid.NewGuid().ToString("N")[..8];
+        var store = new SearchBeforeIndexStore(_core.Get<IMessageStore>());
+        using var tab = await OpenAsync(owner, store: store);
+        var captured = (await IngestAsync(staging, 1, $"Invoice {token}"))[0];
+        await _core.Get<IngestWriter>().WaitUntilSearchableAsync();
+        await UntilAsync(() => tab.State.Items.Any(i => i.Id == captured)); // its capture is applied: the list shows it
+
+        // The search's read starts before the index has the message (as under load, where the index follows by a fraction of
+        // a second): it answers without it. While that read runs, the index step tells the inbox the mail is searchable.
+        store.NextSearchAnswersWithout(captured);
+        tab.State.Search = token;
+        var search = tab.State.SearchChangedAsync();
+        _time.Advance(InboxState.SearchDebounce);
+        await store.SearchReadStarted.WaitAsync(Wait);
+        var applied = tab.State.LiveEventsApplied;
+        _core.Get<MessageEvents>().Publish(new MessagesSearchable(staging.Project!.OrganizationId, staging.Id));
+        await UntilAsync(() => tab.State.LiveEventsApplied > applied);
+        store.FinishSearchRead();
+        await search.WaitAsync(Wait);
+
+        Assert.Equal(token, tab.State.ShownSearch);
+        await UntilAsync(() => tab.State.Items.Select(i => i.Id).SequenceEqual([captured]));
+    }
+
+    /// <summary>The real store, except that one free-text read can be made to answer as the store did before the index had a
+    /// message (that message left out) and to finish only when the test says.</summary>
+    private sealed class SearchBeforeIndexStore(IMessageStore inner) : IMessageStore
+    {
+        private Guid _notIndexedYet;
+        private int _armed;
+        private readonly TaskCompletionSource _started = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        private readonly TaskCompletionSource _finish = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
+        public Task SearchReadStarted => _started.Task;
+        public void NextSearchAnswersWithout(Guid messageId)
+        {
+            _notIndexedYet = messageId;
+            Volatile.Write(ref _armed, 1);
+        }
+        public void FinishSearchRead() => _finish.TrySetResult();
+
+        public async Task<MessagePage> ListAsync(MessageListQuery query, CancellationToken cancellationToken = default)
+        {
+            var page = await inner.ListAsync(query, cancellationToken);
+            if (query.Search is null || Interlocked.Exchange(ref _armed, 0) == 0) return page;
+            _started.TrySetResult();
+            await _finish.Task;
+            return page with { Items = [.. page.Items.Where(i => i.Id != _notIndexedYet)] };
+        }
+
+        public Task<CapturedMessage?> GetAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default) => inner.GetAsync(messageId, environmentIds, cancellationToken);
+        public Task<Stream?> OpenRawAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default) => inner.OpenRawAsync(messageId, environmentIds, cancellationToken);
+        public Task SetReadAsync(Guid messageId, bool isRead, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default) => inner.SetReadAsync(messageId, isRead, environmentIds, cancellationToken);
+        public Task MarkAllReadAsync(IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default) => inner.MarkAllReadAsync(environmentIds, cancellationToken);
+        public Task<bool> DeleteAsync(Guid messageId, IReadOnlyCollection<Guid> environmentIds, CancellationToken cancellationToken = default) => inner.DeleteAsync(messageId, environmentIds, cancellationToken);
+        public Task<int> CountAsync(Guid environmentId, CancellationToken cancellationToken = default) => inner.CountAsync(environmentId, cancellationToken);
     }
 
     /// <summary>Ingests concurrently, like several SMTP connections at once: the events come as a burst.</summary>

@@ -34,6 +34,8 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     private int _queryVersion;
     // Counts captured-mail events, so a query that ran while mail arrived knows to merge it in after.
     private int _captures;
+    // Counts index steps told (MessagesSearchable), so a search that ran while mail became searchable knows to read again after.
+    private int _searchables;
     // Captured-mail events since the last merge read: how many rows that read must cover.
     private int _capturesToMerge;
     private int _liveEventsApplied;
@@ -234,8 +236,9 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
                 await RefreshLoadedAsync();
                 break;
             // A capture announced before the index had it cannot match a free-text search yet: merge again now.
-            case MessagesSearchable when !string.IsNullOrWhiteSpace(ShownSearch):
-                await MergeNewestAsync();
+            case MessagesSearchable:
+                _searchables++;
+                if (!string.IsNullOrWhiteSpace(ShownSearch)) await MergeNewestAsync();
                 break;
         }
     }
@@ -298,12 +301,13 @@ public sealed class InboxState(InboxReader reader, MessageEvents events, TimePro
     private async Task ShowQueryAsync(string search, CancellationToken cancellationToken)
     {
         var version = ++_queryVersion;
-        var captures = _captures;
+        var (captures, searchables) = (_captures, _searchables);
         var page = await reader.ListAsync(EnvironmentFilter, search, after: null, PageSize, cancellationToken);
         if (version != _queryVersion || cancellationToken.IsCancellationRequested) return;
         ShowPage(page, search);
-        // Mail that arrived while the query ran was merged into the list it replaced: merge it into this one.
-        if (_captures != captures) await MergeNewestAsync();
+        // Mail that arrived while the query ran was merged into the list it replaced, and mail that became searchable
+        // meanwhile may be missing from this answer (read before the index had it): merge it into this one.
+        if (_captures != captures || (!string.IsNullOrWhiteSpace(search) && _searchables != searchables)) await MergeNewestAsync();
     }
 
     private void ShowPage(MessagePage page, string search)
