@@ -165,6 +165,23 @@ switch (command)
         }
         return 0;
     }
+    case "compression":
+    {
+        var messages = int.Parse(Option("--messages") ?? "20000");
+        var rounds = int.Parse(Option("--rounds") ?? "3");
+        Console.WriteLine($"## Compressing one captured message, in one call ({messages:N0} messages per round, median of {rounds} alternating rounds, one thread)");
+        foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Realistic},{IngestBodies.Random}").Split(','))
+        {
+            Console.WriteLine();
+            Console.WriteLine($"### {body} body");
+            Console.WriteLine();
+            Console.WriteLine("| compressor | CPU µs/msg | compressed / raw |");
+            Console.WriteLine("|---|---:|---:|");
+            foreach (var r in CompressionBenchmark.Run(body, messages, rounds))
+                Console.WriteLine($"| {r.Compressor} | {r.MicrosecondsPerMessage:F1} | {r.Ratio:F3} |");
+        }
+        return 0;
+    }
     case "write-cost":
     {
         var messages = int.Parse(Option("--messages") ?? "10000");
@@ -234,6 +251,7 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench live [--connections 8] [--seconds 20] [--probe-ms 200] [--chromium /usr/bin/chromium] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3] [--variants NAME,NAME (parts of their names)]");
+        Console.Error.WriteLine("       Mailtest.Bench compression [--bodies realistic,random] [--messages 20000] [--rounds 3]");
         Console.Error.WriteLine("       Mailtest.Bench write-cost [--messages 10000] [--rounds 5] [--per-commit N (else 2 and 3 alternately)] [--variants NAME,NAME (parts of their names)]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
