@@ -48,12 +48,15 @@ public sealed class WebhookDeliveryLog(IDbContextFactory<MailtestDbContext> dbFa
             .ExecuteDeleteAsync(cancellationToken);
     }
 
-    /// <summary>Every retry the log promises, due or not: what a starting dispatcher resumes.</summary>
-    public async Task<IReadOnlyList<PromisedWebhookRetry>> ListPromisedRetriesAsync(CancellationToken cancellationToken = default)
+    /// <summary>
+    /// The retries the log promises, soonest first: every one, due or not (what a starting dispatcher resumes), or those
+    /// due by <paramref name="dueByUtc"/> (what a running one sweeps up: promised by a node that stopped, or a claim that lapsed).
+    /// </summary>
+    public async Task<IReadOnlyList<PromisedWebhookRetry>> ListPromisedRetriesAsync(DateTime? dueByUtc = null, CancellationToken cancellationToken = default)
     {
         await using var db = await dbFactory.CreateDbContextAsync(cancellationToken);
         return await db.WebhookDeliveries.AsNoTracking()
-            .Where(d => d.NextAttemptUtc != null && d.MessageId != null)
+            .Where(d => d.NextAttemptUtc != null && d.MessageId != null && (dueByUtc == null || d.NextAttemptUtc <= dueByUtc))
             .OrderBy(d => d.NextAttemptUtc)
             .Select(d => new PromisedWebhookRetry(d.Id, d.EnvironmentId, d.DeliveryId, d.MessageId!.Value, d.Attempt,
                 db.WebhookDeliveries.Where(o => o.DeliveryId == d.DeliveryId).Min(o => o.AttemptedUtc), d.NextAttemptUtc!.Value))

@@ -16,7 +16,8 @@ namespace Mailtest.Tests.Webhooks;
 /// At-least-once across restarts: a retry the log promised and a notification still queued when the
 /// server stopped are delivered by the next start (same <c>Mailtest-Delivery</c>), over the same data
 /// directory on SQLite and the same database on PostgreSQL, and two nodes sharing a database make a
-/// promised attempt once. Real SMTP, a real HTTP receiver, real databases.
+/// promised attempt once. A promise no node holds (its node stopped, or the full queue could not take it)
+/// is taken up by a running server's sweep, without a restart. Real SMTP, a real HTTP receiver, real databases.
 /// </summary>
 [TestCategory(Needs.Postgres)]
 public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetime
@@ -255,5 +256,79 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
             foreach (var directory in directories)
                 try { Directory.Delete(directory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
         }
+    }
+
+    [Fact]
+    public async Task A_retry_promised_by_a_node_that_stopped_is_made_by_a_node_already_running_without_a_restart()
+    {
+        var settings = Settings(DatabaseProvider.Postgres, await ConnectionStringAsync(DatabaseProvider.Postgres), TimeSpan.FromMilliseconds(200));
+        settings["Mailtest:Webhooks:SweepEvery"] = "00:00:00.200";
+        var runningDirectory = _dataDirectory + "-running";
+        // This node starts first, so the promise is not in the log when it starts: only its sweep can find it.
+        await using var running = await StartAsync(settings, dataDirectory: runningDirectory);
+        try
+        {
+            var (environmentId, caller) = await PromiseRetryAndStopAsync(settings, "Order SO044 shipped");
+            var failed = _receiver.All.ToList();
+            _receiver.Answer = (_, _) => Task.FromResult(200);
+
+            var delivered = await NextAfterAsync(failed.Count);
+
+            Assert.Equal("Order SO044 shipped", Subject(delivered));
+            Assert.Single(failed.Select(f => f.Headers["Mailtest-Delivery"]).Append(delivered.Headers["Mailtest-Delivery"]).Distinct());
+            var log = await LogUntilAsync(running, caller, environmentId, l => l.Any(d => d.Succeeded), "successful attempt logged");
+            Assert.Equal(Enumerable.Range(1, failed.Count + 1).Reverse(), log.Select(d => d.Attempt));
+            Assert.All(log, d => Assert.Null(d.NextAttemptUtc));
+            Assert.Equal(failed.Count + 1, _receiver.All.Count);
+        }
+        finally
+        {
+            await running.DisposeAsync();
+            try { Directory.Delete(runningDirectory, recursive: true); } catch (IOException) { } catch (UnauthorizedAccessException) { }
+        }
+    }
+
+    [Fact]
+    public async Task A_retry_the_full_queue_could_not_take_is_made_once_it_has_room_without_a_restart()
+    {
+        var settings = Settings(DatabaseProvider.Sqlite, null, TimeSpan.FromSeconds(5));
+        settings["Mailtest:Webhooks:Concurrency"] = "1";
+        settings["Mailtest:Webhooks:QueueCapacity"] = "1";
+        settings["Mailtest:Webhooks:SweepEvery"] = "00:00:00.200";
+        settings["Mailtest:Webhooks:Timeout"] = "00:01:00"; // the held attempt waits for the test, not for a timeout
+        var receiverBusy = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+        _receiver.Answer = async (index, aborted) =>
+        {
+            if (index == 0) return 503; // the first message's first attempt: a retry is promised in 5 s
+            if (index == 1) await receiverBusy.Task.WaitAsync(aborted); // the second message holds the only sender
+            return 200;
+        };
+        var logs = new CapturedLogs();
+        await using var host = await StartAsync(settings, logs);
+        var world = await SandboxWorld.CreateAsync(host);
+        var caller = await SubscribeAsync(host, world);
+        await world.SendAsync(Mail("Retried"));
+        await LogUntilAsync(host, caller, world.EnvironmentId, log => log.Any(d => d.Outcome.Contains("retrying in")), "retry promised");
+        await world.SendAsync(Mail("Holding the sender"));
+        var firstAttempt = await _receiver.NextAsync(TimeSpan.FromSeconds(30)); // answered 503
+        await _receiver.NextAsync(TimeSpan.FromSeconds(30)); // held
+        await world.SendAsync(Mail("Filling the queue"));
+        // The retry comes due while the queue is full: it stays promised in the log.
+        var deadline = DateTime.UtcNow.AddSeconds(60);
+        while (!logs.Entries.Any(e => e.Message.StartsWith("Webhook queue full: attempt 2 of the notification", StringComparison.Ordinal)))
+        {
+            Assert.True(DateTime.UtcNow < deadline, "the retry never met the full queue: " + string.Join(" | ", logs.Entries.Select(e => e.Message)) + " received " + string.Join(",", _receiver.All.Select(Subject)));
+            await Task.Delay(50, TestContext.Current.CancellationToken);
+        }
+
+        receiverBusy.SetResult();
+        var delivered = new[] { await NextAfterAsync(2), await NextAfterAsync(2) };
+
+        Assert.Equal(["Filling the queue", "Retried"], delivered.Select(Subject));
+        Assert.Equal(firstAttempt.Headers["Mailtest-Delivery"], delivered[1].Headers["Mailtest-Delivery"]);
+        var log = await LogUntilAsync(host, caller, world.EnvironmentId, l => l.Count(d => d.Succeeded) == 3, "three successful attempts logged");
+        Assert.Equal(2, Assert.Single(log, d => d.Attempt > 1).Attempt);
+        Assert.All(log, d => Assert.Null(d.NextAttemptUtc));
+        Assert.Equal(4, _receiver.All.Count);
     }
 }

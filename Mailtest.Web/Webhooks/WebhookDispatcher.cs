@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using System.Text.Json;
 using System.Threading.Channels;
 using Mailtest.Core.Data;
@@ -15,8 +16,9 @@ namespace Mailtest.Web.Webhooks;
 /// dead receiver never slows SMTP. A failed attempt is retried with doubling waits until
 /// <see cref="WebhookOptions.RetryFor"/> has passed since the first; each attempt goes to the log.
 /// What survives a restart: a retry promised in the log (<see cref="WebhookDeliveryLog"/>) is resumed at
-/// start, and so is a message whose notification was still queued (no attempt logged for it). A delivery
-/// that fails on the database waits, bounded, until the database answers again.
+/// start, and so is a message whose notification was still queued (no attempt logged for it). While running,
+/// every <see cref="WebhookOptions.SweepEvery"/> it takes up what the log holds and no node does (see
+/// <see cref="SweepAsync"/>). A delivery that fails on the database waits, bounded, until the database answers again.
 /// </summary>
 public sealed class WebhookDispatcher(
     MessageEvents events,
@@ -47,6 +49,11 @@ public sealed class WebhookDispatcher(
     });
     private MessageSubscription? _subscription;
     private IReadOnlyList<PromisedWebhookRetry> _promisedAtStart = [];
+    /// <summary>
+    /// The promised retries (log entry ids) this node holds: waiting for their time, queued, under way until logged, or
+    /// waiting for the database. The sweep leaves them alone.
+    /// </summary>
+    private readonly ConcurrentDictionary<long, byte> _heldPromises = new();
 
     /// <summary>
     /// One notification; <see cref="Body"/> is built at the first attempt (and again for a retry resumed after a restart) and re-signed at each.
@@ -86,7 +93,7 @@ public sealed class WebhookDispatcher(
         try
         {
             var now = clock.GetUtcNow();
-            _promisedAtStart = await log.ListPromisedRetriesAsync(cancellationToken);
+            _promisedAtStart = await log.ListPromisedRetriesAsync(cancellationToken: cancellationToken);
             var unattempted = await log.ListUnattemptedAsync((now - _options.RetryFor).UtcDateTime, now.UtcDateTime, _options.QueueCapacity, cancellationToken);
             foreach (var message in unattempted)
                 Enqueue(new Delivery(message.MessageId, message.EnvironmentId, message.MessageId, 1, now, null));
@@ -103,11 +110,44 @@ public sealed class WebhookDispatcher(
     protected override async Task ExecuteAsync(CancellationToken stoppingToken)
     {
         foreach (var promised in _promisedAtStart)
-            _ = RetryLaterAsync(new Delivery(promised.DeliveryId, promised.EnvironmentId, promised.MessageId, promised.Attempt + 1,
-                new DateTimeOffset(promised.FirstAttemptUtc), null, promised.EntryId, new DateTimeOffset(promised.DueUtc)), stoppingToken);
+            RetryLater(Resumed(promised), stoppingToken);
         _promisedAtStart = [];
         var workers = Enumerable.Range(0, Math.Max(1, _options.Concurrency)).Select(_ => WorkAsync(stoppingToken));
-        await Task.WhenAll([.. workers, DeliverOnceDatabaseAnswersAsync(stoppingToken)]);
+        await Task.WhenAll([.. workers, DeliverOnceDatabaseAnswersAsync(stoppingToken), SweepAsync(stoppingToken)]);
+    }
+
+    /// <summary>The attempt a logged promise stands for.</summary>
+    private static Delivery Resumed(PromisedWebhookRetry promised) =>
+        new(promised.DeliveryId, promised.EnvironmentId, promised.MessageId, promised.Attempt + 1,
+            new DateTimeOffset(promised.FirstAttemptUtc), null, promised.EntryId, new DateTimeOffset(promised.DueUtc));
+
+    /// <summary>
+    /// Takes up, without waiting for a restart, the promised retries that are due and that this node does not hold: promised
+    /// by a node that stopped, a claim that lapsed after its node died mid-attempt, a retry the full queue could not take.
+    /// Each is made by whichever node claims it.
+    /// </summary>
+    private async Task SweepAsync(CancellationToken stoppingToken)
+    {
+        using var timer = new PeriodicTimer(_options.SweepEvery, clock);
+        try
+        {
+            while (await timer.WaitForNextTickAsync(stoppingToken))
+            {
+                try
+                {
+                    foreach (var promised in await log.ListPromisedRetriesAsync(clock.GetUtcNow().UtcDateTime, stoppingToken))
+                    {
+                        if (_queue.Reader.Count >= _options.QueueCapacity) break; // still full: the next sweep
+                        if (!_heldPromises.ContainsKey(promised.EntryId)) RetryLater(Resumed(promised), stoppingToken);
+                    }
+                }
+                catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
+                {
+                    _failing.Failed(e, "the delivery log could not be swept; tried again shortly");
+                }
+            }
+        }
+        catch (OperationCanceledException) when (stoppingToken.IsCancellationRequested) { }
     }
 
     /// <summary>The environment page's "send test": one attempt now, logged, no retry.</summary>
@@ -128,8 +168,26 @@ public sealed class WebhookDispatcher(
 
     private void Enqueue(Delivery delivery)
     {
-        if (!_queue.Writer.TryWrite(delivery))
+        Hold(delivery);
+        if (_queue.Writer.TryWrite(delivery)) return;
+        LetGo(delivery);
+        if (delivery.PromiseId is null)
             _logger.LogWarning("Webhook queue full: the notification for message {MessageId} (attempt {Attempt}) was dropped.", delivery.MessageId, delivery.Attempt);
+        else
+            _logger.LogWarning("Webhook queue full: attempt {Attempt} of the notification for message {MessageId} stays promised in the delivery log, for its sweep.",
+                delivery.Attempt, delivery.MessageId);
+    }
+
+    /// <summary>The delivery's promise, if any, is this node's to keep from now: the sweep leaves it alone.</summary>
+    private void Hold(Delivery delivery)
+    {
+        if (delivery.PromiseId is { } promise) _heldPromises[promise] = 0;
+    }
+
+    /// <summary>The delivery's promise, if any, is not this node's any more: kept or withdrawn in the log, or left there for a sweep.</summary>
+    private void LetGo(Delivery delivery)
+    {
+        if (delivery.PromiseId is { } promise) _heldPromises.TryRemove(promise, out _);
     }
 
     private async Task WorkAsync(CancellationToken stoppingToken)
@@ -149,6 +207,16 @@ public sealed class WebhookDispatcher(
     /// <summary>One attempt of a notification, and its retry scheduled; false when the database failed it before the attempt (it then waits for the database).</summary>
     private async Task<bool> DeliverAsync(Delivery delivery, CancellationToken stoppingToken)
     {
+        // A promise is held until its attempt is logged or given up; then its retry's, if any (waiting for the database, it stays held).
+        var (done, retry) = await AttemptOnceAsync(delivery, stoppingToken);
+        if (retry is not null) RetryLater(retry, stoppingToken);
+        if (done && retry?.PromiseId != delivery.PromiseId) LetGo(delivery);
+        return done;
+    }
+
+    /// <summary>One attempt, logged; its retry if one is due (not yet scheduled); Done false when the database failed it before the attempt.</summary>
+    private async Task<(bool Done, Delivery? Retry)> AttemptOnceAsync(Delivery delivery, CancellationToken stoppingToken)
+    {
         try
         {
             if (delivery is { PromiseId: { } promise, Claimed: false })
@@ -158,20 +226,20 @@ public sealed class WebhookDispatcher(
                 if (!await log.ClaimAsync(promise, delivery.DueUtc.UtcDateTime, heldUntil.UtcDateTime, stoppingToken))
                 {
                     _logger.LogDebug("Webhooks: attempt {Attempt} of delivery {DeliveryId} was taken by another node.", delivery.Attempt, delivery.Id);
-                    return true;
+                    return (true, null);
                 }
                 delivery = delivery with { Claimed = true };
             }
             var target = await settings.FindTargetAsync(delivery.EnvironmentId, stoppingToken);
             if (target is null) // no webhook (the common case), or removed since
-                return await GiveUpPromiseAsync(delivery, "the webhook was removed");
+                return (await GiveUpPromiseAsync(delivery, "the webhook was removed"), null);
             if (delivery.Body is null)
             {
                 if (delivery.Attempt > 1 && clock.GetUtcNow() - delivery.FirstAttemptUtc > _options.RetryFor)
-                    return await GiveUpPromiseAsync(delivery, "the retry window ended while Mailtest was stopped");
+                    return (await GiveUpPromiseAsync(delivery, "the retry window ended while Mailtest was stopped"), null);
                 var message = await store.GetAsync(delivery.MessageId, [delivery.EnvironmentId], stoppingToken);
                 if (message is null) // deleted before we got to it
-                    return await GiveUpPromiseAsync(delivery, "the message was deleted");
+                    return (await GiveUpPromiseAsync(delivery, "the message was deleted"), null);
                 delivery = delivery with
                 {
                     FirstAttemptUtc = delivery.Attempt == 1 ? clock.GetUtcNow() : delivery.FirstAttemptUtc,
@@ -187,19 +255,19 @@ public sealed class WebhookDispatcher(
                 var next = logged
                     ? delivery with { Attempt = delivery.Attempt + 1, PromiseId = attempt.Id, DueUtc = due, Claimed = false }
                     : delivery with { Attempt = delivery.Attempt + 1, DueUtc = due };
-                _ = RetryLaterAsync(next, stoppingToken);
+                return (true, next);
             }
-            return true;
+            return (true, null);
         }
         catch (Exception e) when (DatabaseUnavailable.Of(e) != DatabaseFailure.None)
         {
             WaitForDatabase(delivery, e);
-            return false;
+            return (false, null);
         }
         catch (Exception e) when (e is not OperationCanceledException || !stoppingToken.IsCancellationRequested)
         {
             _failing.Failed(e, $"the notification for message {delivery.MessageId} (attempt {delivery.Attempt}) is not retried");
-            return true;
+            return (true, null);
         }
     }
 
@@ -258,13 +326,20 @@ public sealed class WebhookDispatcher(
         return clock.GetUtcNow() + wait - delivery.FirstAttemptUtc <= _options.RetryFor ? wait : null;
     }
 
+    /// <summary>Holds <paramref name="delivery"/> (the sweep leaves it alone) and queues it when it is due.</summary>
+    private void RetryLater(Delivery delivery, CancellationToken stoppingToken)
+    {
+        Hold(delivery);
+        _ = RetryLaterAsync(delivery, stoppingToken);
+    }
+
     private async Task RetryLaterAsync(Delivery delivery, CancellationToken stoppingToken)
     {
         try
         {
             if (delivery.DueUtc - clock.GetUtcNow() is { Ticks: > 0 } wait)
                 await Task.Delay(wait, clock, stoppingToken);
-            // A retry the queue has no room for stays promised in the log: the next start resumes it.
+            // A retry the queue has no room for stays promised in the log: the sweep (or the next start) takes it up.
             Enqueue(delivery);
         }
         catch (OperationCanceledException) { }
@@ -275,11 +350,17 @@ public sealed class WebhookDispatcher(
     {
         _failing.Failed(error, $"the notification for message {delivery.MessageId} (attempt {delivery.Attempt}) waits for the database");
         if (clock.GetUtcNow() - delivery.FirstAttemptUtc > _options.RetryFor)
+        {
+            LetGo(delivery);
             _logger.LogWarning("Webhooks: the notification for message {MessageId} (attempt {Attempt}) gave up: the database did not answer within the retry window.",
                 delivery.MessageId, delivery.Attempt);
-        else if (!_waitingForDatabase.Writer.TryWrite(delivery))
+        }
+        else if (!_waitingForDatabase.Writer.TryWrite(delivery)) // written: still held
+        {
+            LetGo(delivery);
             _logger.LogWarning("Webhooks: too many notifications wait for the database; the one for message {MessageId} (attempt {Attempt}) was dropped.",
                 delivery.MessageId, delivery.Attempt);
+        }
     }
 
     /// <summary>

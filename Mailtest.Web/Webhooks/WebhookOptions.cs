@@ -22,6 +22,12 @@ public sealed class WebhookOptions
     public TimeSpan RetryFor { get; set; } = TimeSpan.FromHours(1);
     /// <summary>Deliveries in flight at once, across environments.</summary>
     public int Concurrency { get; set; } = 8;
-    /// <summary>Notifications waiting for a free slot; past this, new ones are logged as dropped (ingest never waits).</summary>
+    /// <summary>Notifications waiting for a free slot; past this, new ones are logged as dropped (ingest never waits) and
+    /// retries stay promised in the delivery log for the sweep (<see cref="SweepEvery"/>).</summary>
     public int QueueCapacity { get; set; } = 10_000;
+    /// <summary>
+    /// How often a running server looks in the delivery log for due retries that no node holds: promised by a node that
+    /// stopped, claimed by one that died mid-attempt, or that the full queue could not take.
+    /// </summary>
+    public TimeSpan SweepEvery { get; set; } = TimeSpan.FromMinutes(1);
 }

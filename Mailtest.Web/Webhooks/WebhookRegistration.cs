@@ -9,8 +9,8 @@ public static class WebhookRegistration
     {
         builder.Services.AddOptions<WebhookOptions>().BindConfiguration(WebhookOptions.Section)
             .Validate(o => o.Timeout > TimeSpan.Zero && o.FirstRetryAfter > TimeSpan.Zero && o.MaxRetryInterval >= o.FirstRetryAfter
-                           && o.RetryFor >= TimeSpan.Zero && o.Concurrency > 0 && o.QueueCapacity > 0,
-                "Mailtest:Webhooks: Timeout, FirstRetryAfter, Concurrency and QueueCapacity must be positive, MaxRetryInterval at least FirstRetryAfter.")
+                           && o.RetryFor >= TimeSpan.Zero && o.Concurrency > 0 && o.QueueCapacity > 0 && o.SweepEvery > TimeSpan.Zero,
+                "Mailtest:Webhooks: Timeout, FirstRetryAfter, Concurrency, QueueCapacity and SweepEvery must be positive, MaxRetryInterval at least FirstRetryAfter.")
             .Validate(o => Uri.TryCreate(o.PublicUrl, UriKind.Absolute, out _), "Mailtest:Webhooks:PublicUrl must be an absolute URL.")
             .ValidateOnStart();
         builder.Services.AddSingleton<WebhookSettings>();
