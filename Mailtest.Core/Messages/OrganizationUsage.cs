@@ -32,11 +32,13 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
     {
         if (_counters.TryGetValue(organizationId, out var counter))
         {
-            if (clock.GetUtcNow() - counter.CountedAt >= RecountAfter) _ = CountAsync(organizationId);
+            if (IsStale(counter)) _ = CountAsync(organizationId, unlessFresh: true);
             return counter.Figures;
         }
         return await CountAsync(organizationId).WaitAsync(cancellationToken);
     }
+
+    private bool IsStale(Counter counter) => clock.GetUtcNow() - counter.CountedAt >= RecountAfter;
 
     /// <summary>Called after a commit that stored a message.</summary>
     public void Added(Guid organizationId, long bytes)
@@ -55,11 +57,16 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
         _counters.TryRemove(organizationId, out _);
     }
 
-    /// <summary>The running count of the organization's current generation, or a new one.</summary>
-    private Task<UsageFigures> CountAsync(Guid organizationId)
+    /// <summary>
+    /// The running count of the organization's current generation, or a new one. With <paramref name="unlessFresh"/>
+    /// (a recount of figures the caller found stale), none when fresh figures are kept by now: a recount that finished
+    /// after the caller read them stored its figures before it unregistered, so they are seen here.
+    /// </summary>
+    private Task<UsageFigures> CountAsync(Guid organizationId, bool unlessFresh = false)
     {
         var key = (organizationId, _generations.GetValueOrDefault(organizationId));
         if (_counting.TryGetValue(key, out var counting)) return counting; // every check while a recount runs comes here
+        if (unlessFresh && _counters.TryGetValue(organizationId, out var kept) && !IsStale(kept)) return Task.FromResult(kept.Figures);
         var mine = new TaskCompletionSource<UsageFigures>(TaskCreationOptions.RunContinuationsAsynchronously);
         var running = _counting.GetOrAdd(key, mine.Task);
         if (running == mine.Task) _ = RunCountAsync(key, mine);
@@ -77,7 +84,7 @@ public sealed class OrganizationUsage(IDbContextFactory<MailtestDbContext> dbFac
             var messages = db.Messages.Where(m => m.OrganizationId == key.OrganizationId);
             figures = new UsageFigures(await messages.LongCountAsync(), await messages.SumAsync(m => (long?)m.Size) ?? 0);
             if (_generations.GetValueOrDefault(key.OrganizationId) == key.Generation)
-                _counters[key.OrganizationId] = new Counter(figures, clock.GetUtcNow());
+                _counters[key.OrganizationId] = new Counter(figures, clock.GetUtcNow()); // before unregistering (CountAsync's unlessFresh)
         }
         catch (Exception error)
         {
