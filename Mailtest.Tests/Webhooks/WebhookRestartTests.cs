@@ -261,7 +261,8 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
     [Fact]
     public async Task A_retry_promised_by_a_node_that_stopped_is_made_by_a_node_already_running_without_a_restart()
     {
-        var settings = Settings(DatabaseProvider.Postgres, await ConnectionStringAsync(DatabaseProvider.Postgres), TimeSpan.FromMilliseconds(200));
+        // The retry comes due 5 s after the first attempt: after the node that promised it has stopped.
+        var settings = Settings(DatabaseProvider.Postgres, await ConnectionStringAsync(DatabaseProvider.Postgres), TimeSpan.FromSeconds(5));
         settings["Mailtest:Webhooks:SweepEvery"] = "00:00:00.200";
         var runningDirectory = _dataDirectory + "-running";
         // This node starts first, so the promise is not in the log when it starts: only its sweep can find it.
@@ -270,6 +271,7 @@ public sealed class WebhookRestartTests(PostgresServer postgres) : IAsyncLifetim
         {
             var (environmentId, caller) = await PromiseRetryAndStopAsync(settings, "Order SO044 shipped");
             var failed = _receiver.All.ToList();
+            Assert.Single(failed);
             _receiver.Answer = (_, _) => Task.FromResult(200);
 
             var delivered = await NextAfterAsync(failed.Count);
