@@ -16,12 +16,7 @@ public static class CompressionBenchmark
 
     public static IReadOnlyList<Result> Run(string body, int messages, int rounds)
     {
-        var pool = IngestBodies.Pool(body, 200).Select(m =>
-        {
-            using var eml = new MemoryStream();
-            m.WriteTo(eml);
-            return eml.ToArray();
-        }).ToArray();
+        var pool = IngestBodies.EmlPool(body, 200);
         var output = new byte[Compressor.GetCompressBound(pool.Max(m => m.Length)) + 1024];
         using var zstd1 = new Compressor(1);
         using var zstd3 = new Compressor(3);

@@ -153,16 +153,9 @@ switch (command)
         var rounds = int.Parse(Option("--rounds") ?? "3");
         var variants = IndexCostBenchmark.Variants.Where(v => Chosen(v.Name)).ToList();
         Console.WriteLine($"## The SQLite full-text index: cost per document (SQLite {SqliteVersion()}, {documents:N0} documents, {batch} per transaction, median of {rounds} alternating rounds)");
-        foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Random},{IngestBodies.Realistic}").Split(','))
-        {
-            Console.WriteLine();
-            Console.WriteLine($"### {body} body");
-            Console.WriteLine();
-            Console.WriteLine("| index | CPU ms/doc | wall ms/doc | file MB | query ms (201 words) | candidates per word |");
-            Console.WriteLine("|---|---:|---:|---:|---:|---:|");
+        foreach (var body in Bodies($"{IngestBodies.Random},{IngestBodies.Realistic}", "| index | CPU ms/doc | wall ms/doc | file MB | query ms (201 words) | candidates per word |"))
             foreach (var r in IndexCostBenchmark.Run(body, documents, batch, rounds, variants))
                 Console.WriteLine($"| {r.Variant} | {r.CpuMsPerDocument:F3} | {r.WallMsPerDocument:F3} | {r.DatabaseMb:F1} | {r.QueryMs:F2} | {r.CandidatesPerQuery:F1} |");
-        }
         return 0;
     }
     case "compression":
@@ -170,16 +163,32 @@ switch (command)
         var messages = int.Parse(Option("--messages") ?? "20000");
         var rounds = int.Parse(Option("--rounds") ?? "3");
         Console.WriteLine($"## Compressing one captured message, in one call ({messages:N0} messages per round, median of {rounds} alternating rounds, one thread)");
-        foreach (var body in (Option("--bodies") ?? $"{IngestBodies.Realistic},{IngestBodies.Random}").Split(','))
-        {
-            Console.WriteLine();
-            Console.WriteLine($"### {body} body");
-            Console.WriteLine();
-            Console.WriteLine("| compressor | CPU µs/msg | compressed / raw |");
-            Console.WriteLine("|---|---:|---:|");
+        foreach (var body in Bodies($"{IngestBodies.Realistic},{IngestBodies.Random}", "| compressor | CPU µs/msg | compressed / raw |"))
             foreach (var r in CompressionBenchmark.Run(body, messages, rounds))
                 Console.WriteLine($"| {r.Compressor} | {r.MicrosecondsPerMessage:F1} | {r.Ratio:F3} |");
-        }
+        return 0;
+    }
+    case "preparation":
+    {
+        var messages = int.Parse(Option("--messages") ?? "20000");
+        var rounds = int.Parse(Option("--rounds") ?? "5");
+        Console.WriteLine($"## Preparing one captured message for its commit, part by part ({messages:N0} messages per round, median of {rounds} alternating rounds, one thread)");
+        foreach (var body in Bodies($"{IngestBodies.Realistic},{IngestBodies.Random}", "| part | CPU µs/msg |"))
+            foreach (var r in PreparationBenchmark.Run(body, messages, rounds))
+                Console.WriteLine($"| {r.Part} | {r.MicrosecondsPerMessage:F1} |");
+        return 0;
+    }
+    case "disk-sync":
+    {
+        var syncs = int.Parse(Option("--syncs") ?? "2000");
+        var rounds = int.Parse(Option("--rounds") ?? "3");
+        var directory = Option("--dir") ?? Path.GetTempPath();
+        Console.WriteLine($"## A commit's disk work without SQLite: 4 KB pages written, then synced ({syncs:N0} syncs per round in {directory}, median of {rounds} alternating rounds)");
+        Console.WriteLine();
+        Console.WriteLine("| pages per sync | CPU µs/sync | wall µs/sync |");
+        Console.WriteLine("|---|---:|---:|");
+        foreach (var r in DiskSyncBenchmark.Run(directory, syncs, rounds))
+            Console.WriteLine($"| {r.Variant} | {r.CpuMicroseconds:F0} | {r.WallMicroseconds:F0} |");
         return 0;
     }
     case "write-cost":
@@ -252,6 +261,8 @@ switch (command)
         Console.Error.WriteLine("       Mailtest.Bench large [--large-count N] [--large-mb N] [--open-mb N] [--rounds N] [--app PATH]");
         Console.Error.WriteLine("       Mailtest.Bench index-cost [--bodies random,realistic] [--documents 3000] [--batch 50] [--rounds 3] [--variants NAME,NAME (parts of their names)]");
         Console.Error.WriteLine("       Mailtest.Bench compression [--bodies realistic,random] [--messages 20000] [--rounds 3]");
+        Console.Error.WriteLine("       Mailtest.Bench preparation [--bodies realistic,random] [--messages 20000] [--rounds 5]");
+        Console.Error.WriteLine("       Mailtest.Bench disk-sync [--syncs 2000] [--rounds 3] [--dir DIR (the disk to measure; the temp folder by default)]");
         Console.Error.WriteLine("       Mailtest.Bench write-cost [--messages 10000] [--rounds 5] [--per-commit N (else 2 and 3 alternately)] [--variants NAME,NAME (parts of their names)]");
         Console.Error.WriteLine("       Mailtest.Bench inbox [--messages N] [--repetitions N] [--provider Sqlite|Postgres --connection-string CS] [--data-dir DIR (kept and reused)]");
         return 2;
@@ -260,6 +271,20 @@ switch (command)
 // --variants "spread,automerge": only the variants whose names hold one of these (all by default).
 bool Chosen(string variant) =>
     Option("--variants")?.Split(',') is not { } named || named.Any(n => variant.Contains(n, StringComparison.OrdinalIgnoreCase));
+
+// --bodies "realistic,random" (else the command's own order), each opening its section of the output with this table header.
+IEnumerable<string> Bodies(string defaults, string tableHeader)
+{
+    foreach (var body in (Option("--bodies") ?? defaults).Split(','))
+    {
+        Console.WriteLine();
+        Console.WriteLine($"### {body} body");
+        Console.WriteLine();
+        Console.WriteLine(tableHeader);
+        Console.WriteLine("|---|" + string.Concat(Enumerable.Repeat("---:|", tableHeader.Count(c => c == '|') - 2))); // the first column a name, the others figures
+        yield return body;
+    }
+}
 
 string? Option(string name)
 {

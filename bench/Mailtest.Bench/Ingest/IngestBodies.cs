@@ -46,6 +46,14 @@ public static class IngestBodies
         })];
     }
 
+    /// <summary>The same messages as <see cref="Pool"/>, as the .eml bytes the SMTP client sends (for the in-process benchmarks).</summary>
+    public static byte[][] EmlPool(string kind, int count) => [.. Pool(kind, count).Select(message =>
+    {
+        using var eml = new MemoryStream();
+        message.WriteTo(eml);
+        return eml.ToArray();
+    })];
+
     private static MimeMessage Invoice(Random random, int index)
     {
         var customer = Customers[random.Next(Customers.Length)];
